@@ -1,0 +1,80 @@
+namespace Microsandbox.Build;
+
+/// <summary>Paths and services shared by every target of one build invocation.</summary>
+internal sealed class BuildContext
+{
+    public BuildContext(string repoRoot, BuildOptions options)
+    {
+        RepoRoot = repoRoot;
+        Options = options;
+        Runner = new CommandRunner(repoRoot);
+    }
+
+    public string RepoRoot { get; }
+
+    public BuildOptions Options { get; }
+
+    public CommandRunner Runner { get; }
+
+    public string Solution => Path.Combine(RepoRoot, "Microsandbox.sln");
+
+    public string ArtifactsDir => Path.Combine(RepoRoot, "artifacts");
+
+    public string TestResultsDir => Path.Combine(ArtifactsDir, "test-results");
+
+    public string PackagesDir => Path.Combine(ArtifactsDir, "packages");
+
+    public string NativeDir => Path.Combine(RepoRoot, "native");
+
+    /// <summary>The toolkit's state directory: <c>$MSB_HOME</c> when set, else <c>~/.microsandbox</c> (upstream's rule).</summary>
+    public static string StateHome
+    {
+        get
+        {
+            var fromEnvironment = Environment.GetEnvironmentVariable("MSB_HOME");
+            return string.IsNullOrWhiteSpace(fromEnvironment)
+                ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".microsandbox")
+                : Path.GetFullPath(fromEnvironment);
+        }
+    }
+
+    /// <summary>Where Native writes the kernel, initramfs and guest agent.</summary>
+    public string NativeOutDir => Options.NativeOutDir ?? Path.Combine(StateHome, "qemu");
+
+    /// <summary>Environment handed to processes that use the native outputs (tests, the demo).</summary>
+    public IReadOnlyDictionary<string, string?> RuntimeEnvironment => new Dictionary<string, string?>
+    {
+        ["MSB_QEMU_DIR"] = NativeOutDir,
+    };
+
+    /// <summary>A line the runner prints last, after its summary (the Test target's pass/fail counts).</summary>
+    public string? ClosingLine { get; set; }
+
+    /// <summary>
+    /// Runs the dotnet CLI. When <c>MSB_BUILD_LOCK</c> names a file, the call runs under <c>flock</c> on it so that
+    /// several builds sharing one machine do not compile at the same time.
+    /// </summary>
+    public Task<int> DotnetUncheckedAsync(
+        IReadOnlyList<string> arguments,
+        CancellationToken cancellationToken,
+        IReadOnlyDictionary<string, string?>? environment = null)
+    {
+        var lockFile = Environment.GetEnvironmentVariable("MSB_BUILD_LOCK");
+        return string.IsNullOrWhiteSpace(lockFile)
+            ? Runner.RunUncheckedAsync("dotnet", arguments, cancellationToken, environment)
+            : Runner.RunUncheckedAsync("flock", [lockFile, "dotnet", .. arguments], cancellationToken, environment);
+    }
+
+    /// <summary>Runs the dotnet CLI (see <see cref="DotnetUncheckedAsync"/>); throws when it fails.</summary>
+    public async Task DotnetAsync(
+        IReadOnlyList<string> arguments,
+        CancellationToken cancellationToken,
+        IReadOnlyDictionary<string, string?>? environment = null)
+    {
+        var exitCode = await DotnetUncheckedAsync(arguments, cancellationToken, environment);
+        if (exitCode != 0)
+        {
+            throw new BuildFailedException($"'dotnet {arguments[0]}' exited with code {exitCode}", exitCode);
+        }
+    }
+}
