@@ -181,7 +181,14 @@ public sealed partial class StateStore : IAsyncDisposable
     {
         _logger.LogInformation("Creating state catalog {Path} with the msb {Version} schema", DatabasePath, MsbSchema.RuntimeVersion);
         await using var transaction = connection.BeginTransaction(deferred: false);
-        foreach (var statement in MsbSchema.Statements)
+        // In msb's file sqlite_sequence sits right after seaql_migrations (its first AUTOINCREMENT table was
+        // later rebuilt). A throwaway AUTOINCREMENT table puts it in the same place, so sqlite_master matches
+        // msb's object for object and in order.
+        await ExecuteAsync(connection, transaction, MsbSchema.Statements[0], cancellationToken);
+        await ExecuteAsync(connection, transaction,
+            "CREATE TABLE msb_dotnet_sequence_seed (id integer PRIMARY KEY AUTOINCREMENT); DROP TABLE msb_dotnet_sequence_seed;",
+            cancellationToken);
+        foreach (var statement in MsbSchema.Statements.Skip(1))
         {
             await ExecuteAsync(connection, transaction, statement, cancellationToken);
         }
