@@ -10,7 +10,7 @@ namespace Microsandbox.Host;
 /// <see cref="System.Diagnostics.Process"/> cannot do. The caller owns the child: <see cref="WaitForExitAsync"/>
 /// reaps it and <see cref="Kill"/> ends it.
 /// </summary>
-internal sealed unsafe class ChildProcess
+internal sealed class ChildProcess
 {
     private readonly object _gate = new();
     private int? _exitStatus;
@@ -33,7 +33,7 @@ internal sealed unsafe class ChildProcess
     /// <param name="stderr">Fd to become the child's stderr, or -1 for /dev/null.</param>
     /// <param name="newSession">Detach the child into its own session (no controlling terminal, own process group).</param>
     /// <param name="environment">Variables to set or (with a null value) remove on top of this process's environment.</param>
-    public static ChildProcess Start(
+    public static unsafe ChildProcess Start(
         IReadOnlyList<string> argv,
         IReadOnlyList<(int Source, int Target)> fdMap,
         int stdout,
@@ -100,7 +100,7 @@ internal sealed unsafe class ChildProcess
         }
     }
 
-    private static void AddStdio(byte* actions, int target, int source)
+    private static unsafe void AddStdio(byte* actions, int target, int source)
     {
         if (source < 0)
             Libc.posix_spawn_file_actions_addopen(actions, target, "/dev/null", Libc.O_WRONLY, 0);
@@ -124,7 +124,7 @@ internal sealed unsafe class ChildProcess
         return vars.Select(kv => kv.Key + "=" + kv.Value).ToList();
     }
 
-    private static byte** Pin(IReadOnlyList<string> strings, List<GCHandle> handles)
+    private static unsafe byte** Pin(IReadOnlyList<string> strings, List<GCHandle> handles)
     {
         var pointers = new nint[strings.Count + 1];
         for (int i = 0; i < strings.Count; i++)
@@ -140,7 +140,7 @@ internal sealed unsafe class ChildProcess
     }
 
     /// <summary>Reaps the child without blocking; true once it has exited.</summary>
-    public bool TryReap()
+    public unsafe bool TryReap()
     {
         lock (_gate)
         {

@@ -1,0 +1,53 @@
+using Microsandbox.Engines.Qemu;
+using Microsandbox.Runtime;
+using Microsoft.Extensions.Logging;
+
+namespace Microsandbox.Engines;
+
+/// <summary>
+/// Picks the engine: libkrun when <c>msb</c> is installed and hardware virtualisation really works, QEMU otherwise,
+/// and says which and why (logged once per process and kept in <see cref="EngineChoice.Reason"/>).
+/// </summary>
+public static class EngineSelector
+{
+    private static readonly object Gate = new();
+    private static readonly HashSet<string> Logged = [];
+
+    /// <summary>Chooses an engine for <paramref name="options"/>; throws <see cref="EngineUnavailableException"/> with the fix when none can run.</summary>
+    public static EngineChoice Select(SandboxOptions options, ILogger logger)
+    {
+        var choice = options.Engine switch
+        {
+            EngineKind.Qemu => new EngineChoice(CreateQemu(options), "QEMU requested explicitly"),
+            EngineKind.Krun => throw new EngineUnavailableException("krun",
+                "the libkrun engine is not wired into this SDK yet; use EngineKind.Qemu or EngineKind.Auto"),
+            _ => SelectAuto(options),
+        };
+        lock (Gate)
+        {
+            if (Logged.Add(choice.Engine.Name + "|" + choice.Reason))
+                logger.LogInformation("engine: {Engine} ({Reason})", choice.Engine.Name, choice.Reason);
+        }
+        return choice;
+    }
+
+    private static EngineChoice SelectAuto(SandboxOptions options)
+    {
+        var kvm = KvmProbe.Current;
+        var why = kvm.Usable
+            ? "KVM works but the libkrun engine is not wired in yet, so QEMU with KVM"
+            : $"no hardware virtualisation ({kvm.Reason}), so QEMU with software emulation";
+        return new EngineChoice(CreateQemu(options), why);
+    }
+
+    private static QemuEngine CreateQemu(SandboxOptions options)
+    {
+        var assets = QemuAssets.Locate(options.QemuAssetsDirectory);
+        return new QemuEngine(assets, KvmProbe.Current, SandboxProcessLocator.Locate());
+    }
+}
+
+/// <summary>The engine that will run a sandbox and the reason it was chosen.</summary>
+/// <param name="Engine">The engine.</param>
+/// <param name="Reason">Why this engine, in words a user can act on.</param>
+public sealed record EngineChoice(ISandboxEngine Engine, string Reason);

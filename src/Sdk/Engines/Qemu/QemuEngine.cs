@@ -1,0 +1,99 @@
+using System.Text.Json.Nodes;
+using Microsandbox.Runtime;
+using Microsandbox.Spec;
+
+namespace Microsandbox.Engines.Qemu;
+
+/// <summary>The QEMU engine: our C# sandbox process driving <c>qemu-system-x86_64</c> with our guest agent.</summary>
+public sealed class QemuEngine : ISandboxEngine
+{
+    /// <summary>Creates the engine over located assets.</summary>
+    /// <param name="assets">Kernel, initramfs, default root disk and the QEMU binary.</param>
+    /// <param name="kvm">Whether KVM works here (else TCG).</param>
+    /// <param name="sandboxProcessProgram">How to start our sandbox process.</param>
+    public QemuEngine(QemuAssets assets, KvmStatus kvm, IReadOnlyList<string> sandboxProcessProgram)
+    {
+        Assets = assets;
+        Kvm = kvm;
+        SandboxProcessProgram = sandboxProcessProgram;
+    }
+
+    /// <inheritdoc />
+    public string Name => "qemu";
+
+    /// <summary>The files the engine boots.</summary>
+    public QemuAssets Assets { get; }
+
+    /// <summary>Whether guests run under KVM.</summary>
+    public KvmStatus Kvm { get; }
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> SandboxProcessProgram { get; }
+
+    /// <inheritdoc />
+    public SandboxSpec ResolveImage(SandboxSpec spec) => spec.Image switch
+    {
+        // No image given: boot the embedded busybox root disk (copy-on-write, never modified).
+        RootfsSource.Oci { Source.Reference: "" } => spec with { Image = new RootfsSource.DiskImage { Path = Assets.DefaultRootfs, Format = DiskImageFormat.Raw, Fstype = "ext4" } },
+        RootfsSource.Oci oci => throw new MicrosandboxException(
+            $"image: the OCI reference '{oci.Source.Reference}' cannot be booted yet (OCI image support is not implemented); use a root directory, a disk image, or no image for the built-in busybox root"),
+        RootfsSource.Bind bind when !Directory.Exists(bind.Path) => throw new MicrosandboxException($"image: root directory '{bind.Path}' does not exist"),
+        RootfsSource.DiskImage disk when !File.Exists(disk.Path) => throw new MicrosandboxException($"image: disk image '{disk.Path}' does not exist"),
+        _ => spec,
+    };
+
+    /// <inheritdoc />
+    public LaunchConfig Complete(LaunchConfig launch, SandboxSpec spec)
+    {
+        bool network = spec.Network.Enabled;
+        var ports = spec.Network.Ports
+            .Select(p => new QemuPortForward(p.Protocol == PortProtocol.Udp ? "udp" : "tcp", p.HostBind, p.HostPort, p.GuestPort))
+            .ToList();
+        var bootstrap = launch.Bootstrap.DeepClone().AsObject();
+        if (network || ports.Count > 0)
+        {
+            // QEMU user-mode networking: fixed guest address, gateway and DNS.
+            var net = new JsonObject
+            {
+                ["interface"] = "eth0",
+                ["mac"] = new JsonArray(0x52, 0x54, 0x00, 0x12, 0x34, 0x56),
+                ["mtu"] = 1500,
+                ["ipv4"] = new JsonObject { ["address"] = "10.0.2.15", ["prefix_len"] = 24, ["gateway"] = "10.0.2.2", ["dns"] = "10.0.2.3" },
+            };
+            bootstrap = InsertAfter(bootstrap, "host_alias", "hostname", "network", net);
+        }
+        return launch with
+        {
+            Bootstrap = bootstrap,
+            Qemu = new QemuLaunch
+            {
+                Binary = Assets.QemuBinary,
+                Kernel = Assets.Kernel,
+                Initrd = Assets.Initrd,
+                Accel = Kvm.Usable ? "kvm" : "tcg",
+                TscKhz = Host.HostCpu.TscKhz(),
+                Ports = ports,
+                Network = network,
+            },
+        };
+    }
+
+    // serde writes fields in declaration order; keep `network` where GuestBootstrap declares it.
+    private static JsonObject InsertAfter(JsonObject source, string preferred, string fallback, string key, JsonNode value)
+    {
+        var result = new JsonObject();
+        bool inserted = false;
+        var anchor = source.ContainsKey(preferred) ? preferred : fallback;
+        foreach (var (k, v) in source.ToList())
+        {
+            result[k] = v?.DeepClone();
+            if (k == anchor)
+            {
+                result[key] = value;
+                inserted = true;
+            }
+        }
+        if (!inserted) result[key] = value;
+        return result;
+    }
+}

@@ -1,0 +1,44 @@
+using Microsandbox.Engines;
+using Microsandbox.Host;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Microsandbox;
+
+/// <summary>
+/// Where and how sandboxes run. Everything has a default: the state directory is <c>$MSB_HOME</c> or
+/// <c>~/.microsandbox</c>, the engine is chosen automatically, and logging is off.
+/// </summary>
+public sealed record SandboxOptions
+{
+    /// <summary>Options with every default.</summary>
+    public static SandboxOptions Default { get; } = new();
+
+    /// <summary>The state directory (database, sockets, logs). Default: <c>$MSB_HOME</c>, else <c>~/.microsandbox</c>.</summary>
+    public string? HomeDirectory { get; init; }
+
+    /// <summary>Which engine runs the sandbox. Default <see cref="EngineKind.Auto"/>.</summary>
+    public EngineKind Engine { get; init; } = EngineKind.Auto;
+
+    /// <summary>Where the QEMU engine finds its kernel, initramfs and default root disk. Default <c>~/.microsandbox/qemu</c>.</summary>
+    public string? QemuAssetsDirectory { get; init; }
+
+    /// <summary>How long the guest agent may take to report ready after the VMM starts. Default 60 s (software emulation on a loaded host is slow).</summary>
+    public TimeSpan BootTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long <c>Sandbox.StopAsync</c> waits for a graceful guest shutdown before killing. Default 10 s.</summary>
+    public TimeSpan StopTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Progress and diagnostics. Default: none.</summary>
+    public ILoggerFactory LoggerFactory { get; init; } = NullLoggerFactory.Instance;
+
+    internal MicrosandboxHome Home => HomeDirectory is { } dir ? new MicrosandboxHome(dir) : MicrosandboxHome.Default;
+
+    /// <summary>Checks the values; the message names the setting and the rule.</summary>
+    public void Validate()
+    {
+        if (BootTimeout <= TimeSpan.Zero) throw new InvalidConfigException($"{nameof(BootTimeout)} must be positive, got {BootTimeout}");
+        if (StopTimeout < TimeSpan.Zero) throw new InvalidConfigException($"{nameof(StopTimeout)} must not be negative, got {StopTimeout}");
+        if (HomeDirectory is { Length: 0 }) throw new InvalidConfigException($"{nameof(HomeDirectory)} must not be empty");
+    }
+}
