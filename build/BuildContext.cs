@@ -51,18 +51,16 @@ internal sealed class BuildContext
     public string? ClosingLine { get; set; }
 
     /// <summary>
-    /// Runs the dotnet CLI. When <c>MSB_BUILD_LOCK</c> names a file, the call runs under <c>flock</c> on it so that
-    /// several builds sharing one machine do not compile at the same time.
+    /// Runs the dotnet CLI. When <c>MSB_BUILD_LOCK</c> names a file, the call holds an exclusive lock on it (the same
+    /// lock the <c>flock</c> command takes) so that several builds sharing one machine do not compile at once.
     /// </summary>
-    public Task<int> DotnetUncheckedAsync(
+    public async Task<int> DotnetUncheckedAsync(
         IReadOnlyList<string> arguments,
         CancellationToken cancellationToken,
         IReadOnlyDictionary<string, string?>? environment = null)
     {
-        var lockFile = Environment.GetEnvironmentVariable("MSB_BUILD_LOCK");
-        return string.IsNullOrWhiteSpace(lockFile)
-            ? Runner.RunUncheckedAsync("dotnet", arguments, cancellationToken, environment)
-            : Runner.RunUncheckedAsync("flock", [lockFile, "dotnet", .. arguments], cancellationToken, environment);
+        using var buildLock = await BuildLock.AcquireFromEnvironmentAsync(cancellationToken);
+        return await Runner.RunUncheckedAsync("dotnet", arguments, cancellationToken, environment);
     }
 
     /// <summary>Runs the dotnet CLI (see <see cref="DotnetUncheckedAsync"/>); throws when it fails.</summary>

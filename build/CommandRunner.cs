@@ -50,7 +50,12 @@ internal sealed class CommandRunner(string workingDirectory)
         await using var escalate = cancellationToken.Register(() => forceful.CancelAfter(ForcefulKillDelay));
         try
         {
-            var result = await command.ExecuteAsync(forceful.Token, cancellationToken);
+            var execution = command.ExecuteAsync(forceful.Token, cancellationToken);
+
+            // Registered after CliWrap's own handler, so it runs first (LIFO) and sees the tree before the child exits.
+            await using var interruptTree = cancellationToken.Register(
+                () => ProcessTree.InterruptDescendants(execution.ProcessId));
+            var result = await execution;
             return result.ExitCode;
         }
         catch (System.ComponentModel.Win32Exception ex)
