@@ -38,13 +38,21 @@ internal sealed class BuildContext
         }
     }
 
-    /// <summary>Where Native writes the kernel, initramfs and guest agent.</summary>
-    public string NativeOutDir => Options.NativeOutDir ?? Path.Combine(StateHome, "qemu");
+    /// <summary>
+    /// Where Native writes the kernel, initramfs and root disk: <c>--out</c>, else <c>$MSB_QEMU_ASSETS</c>, else
+    /// <c>~/.microsandbox/qemu</c>. Like the SDK's QemuAssets, this ignores MSB_HOME so that tests running with a
+    /// temporary state directory still find the shared assets.
+    /// </summary>
+    public string NativeOutDir =>
+        Options.NativeOutDir
+        ?? (Environment.GetEnvironmentVariable("MSB_QEMU_ASSETS") is { Length: > 0 } fromEnvironment
+            ? Path.GetFullPath(fromEnvironment)
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".microsandbox", "qemu"));
 
     /// <summary>Environment handed to processes that use the native outputs (tests, the demo).</summary>
     public IReadOnlyDictionary<string, string?> RuntimeEnvironment => new Dictionary<string, string?>
     {
-        ["MSB_QEMU_DIR"] = NativeOutDir,
+        ["MSB_QEMU_ASSETS"] = NativeOutDir,
     };
 
     /// <summary>A line the runner prints last, after its summary (the Test target's pass/fail counts).</summary>

@@ -40,7 +40,7 @@ configurationOption.AcceptOnlyFromAmong("Release", "Debug");
 
 var outOption = new Option<string?>("--out")
 {
-    Description = "Output directory for Native (default: $MSB_HOME/qemu, or ~/.microsandbox/qemu).",
+    Description = "Output directory for Native (default: $MSB_QEMU_ASSETS, else ~/.microsandbox/qemu).",
 };
 
 var filterOption = new Option<string?>("--filter")

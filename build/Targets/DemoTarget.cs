@@ -11,9 +11,9 @@ internal sealed class DemoTarget : BuildTarget
 
     public override async Task RunAsync(BuildContext context, CancellationToken cancellationToken)
     {
-        var cli = Path.Combine(
-            context.RepoRoot, "src", "Cli", "bin", context.Options.Configuration, "net10.0", "Microsandbox.Cli.dll");
-        if (!File.Exists(cli))
+        // Relative to the repository root, where commands run, so the echoed command line stays short.
+        var cli = Path.Combine("src", "Cli", "bin", context.Options.Configuration, "net10.0", "Microsandbox.Cli.dll");
+        if (!File.Exists(Path.Combine(context.RepoRoot, cli)))
         {
             throw new BuildFailedException($"the CLI was not built: {cli} is missing");
         }
