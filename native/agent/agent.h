@@ -1,0 +1,119 @@
+/* Shared declarations for the microsandbox QEMU guest agent (PID 1). */
+#ifndef MSB_AGENT_H
+#define MSB_AGENT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cbor.h"
+#include "proto.h"
+
+#define AGENT_VERSION "0.1.0-qemu"
+#define AGENT_PORT_NAME "agent"
+#define RUNTIME_MOUNT_POINT "/.msb"
+#define RUNTIME_FS_TAG "msb_runtime"
+#define ROOT_FS_TAG "msb_root"
+#define SCRIPTS_PATH "/.msb/scripts"
+#define DEFAULT_GUEST_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define NINEP_OPTS "trans=virtio,version=9p2000.L,msize=262144"
+
+/* Output queue above this size pauses producers (exec output, fs reads). */
+#define OUT_HIGH_WATER (4u << 20)
+
+void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+uint64_t boottime_ns(void);
+
+/* ---- outgoing frames (main.c) ---- */
+extern buf_t g_out;
+void send_msg(uint32_t id, const char *type, const buf_t *payload);
+void send_empty(uint32_t id, const char *type); /* payload = empty map */
+void send_core_error(uint32_t id, const char *kind, const char *message, const char *offending);
+void activity_touch(void);
+extern uint64_t g_activity_seq;
+extern uint64_t g_ctr_host_messages, g_ctr_guest_messages, g_ctr_exec_bytes, g_ctr_fs_bytes;
+
+/* ---- configuration kept after bootstrap (boot.c) ---- */
+typedef struct {
+    char *user;        /* default exec user spec or NULL */
+    char *default_cwd; /* default exec cwd or NULL */
+    int restricted;    /* security_profile == restricted */
+} agent_config_t;
+extern agent_config_t g_config;
+
+/* Reads, validates and applies core.bootstrap from the port; sends
+ * core.init.resolved and waits for core.init.ack on the way. Returns 0 on
+ * success, -1 with err filled on failure. `in` keeps bytes read past the
+ * frames consumed here. */
+int boot_run(int port_fd, buf_t *in, char *err, size_t errlen);
+
+/* ---- blocking port helpers used during boot (main.c) ---- */
+/* Waits for one complete frame; deadline in CLOCK_MONOTONIC ns. Returns 1 on
+ * success, 0 on timeout, -1 on error (err filled). */
+int port_read_frame(int fd, buf_t *in, msg_t *m, uint64_t deadline_ns, char *err, size_t errlen);
+/* Writes all of g_out, waiting at most until deadline. Returns 0 or -1. */
+int port_flush_blocking(int fd, uint64_t deadline_ns);
+uint64_t mono_ns(void);
+
+/* ---- users (users.c) ---- */
+typedef struct {
+    uid_t uid;
+    gid_t gid;
+    int known;        /* found in /etc/passwd */
+    char name[64];
+    char home[256];
+    gid_t groups[64]; /* supplementary groups (including gid) */
+    int ngroups;
+} resolved_user_t;
+/* Resolves "user", "uid", "user:group" or "uid:gid". Returns 0 or -1 (err). */
+int resolve_user(const char *spec, resolved_user_t *out, char *err, size_t errlen);
+
+/* ---- rlimits (users.c) ---- */
+int rlimit_resource_id(const char *name); /* -1 when unknown */
+
+/* ---- exec sessions (exec.c) ---- */
+void exec_handle_request(const msg_t *m, const cb_item *p);
+void exec_handle_stdin(const msg_t *m, const cb_item *p);
+void exec_handle_signal(const msg_t *m, const cb_item *p);
+void exec_handle_resize(const msg_t *m, const cb_item *p);
+/* Poll integration: exec_poll_fill adds fds, exec_poll_handle processes them. */
+struct pollfd;
+int exec_poll_fill(struct pollfd *pfds, int max, int allow_output);
+void exec_poll_handle(struct pollfd *pfds, int n);
+void exec_on_child_exit(pid_t pid, int status); /* called by the reaper */
+void exec_finish_ready(void);                   /* emit exited frames that became due */
+int exec_active_count(void);
+void exec_terminate_all(int sig);
+extern char **environ;
+
+/* ---- filesystem ops (fsops.c) ---- */
+void fs_handle_request(const msg_t *m, const cb_item *p);
+void fs_handle_data(const msg_t *m, const cb_item *p);
+void fs_pump_reads(void); /* produce read chunks while output has room */
+int fs_pending_reads(void);
+int fs_active_streams(void);
+void fs_close_owner_range(uint32_t start, uint32_t end_exclusive);
+void fs_clear(void);
+
+/* ---- network (net.c) ---- */
+typedef struct {
+    char iface[32];
+    uint8_t mac[6];
+    int have_mac;
+    int mtu;
+    int have_v4;
+    uint8_t v4_addr[4], v4_gw[4], v4_dns[4];
+    int v4_prefix, have_v4_dns;
+    int have_v6;
+    uint8_t v6_addr[16], v6_gw[16], v6_dns[16];
+    int v6_prefix, have_v6_dns;
+} net_config_t;
+int net_loopback_up(char *err, size_t errlen);
+int net_configure(const net_config_t *cfg, char *err, size_t errlen);
+
+/* ---- misc helpers (util in boot.c) ---- */
+int mkdir_p(const char *path, mode_t mode);
+int write_file(const char *path, const char *content, mode_t mode);
+char *xstrdup(const char *s);
+void *xcalloc(size_t n, size_t sz);
+
+#endif

@@ -1,0 +1,721 @@
+/* microsandbox QEMU guest agent: PID 1 of the initramfs.
+ *
+ * Boot: mount /dev /proc /sys, load the kernel modules listed in
+ * /etc/msb/modules, open the virtio-serial port named "agent", take
+ * core.bootstrap (boot.c), send core.ready, then serve the agent protocol
+ * with one poll loop until core.shutdown powers the VM off. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+buf_t g_out;
+uint64_t g_activity_seq;
+uint64_t g_ctr_host_messages, g_ctr_guest_messages, g_ctr_exec_bytes, g_ctr_fs_bytes;
+
+static int g_sigfd = -1;
+static int g_port = -1;
+static int g_port_connected = 1;
+static int g_runtime_mounted;
+static uint64_t g_boot_ns, g_init_ns;
+
+/* ------------------------------------------------------------------ */
+/* small utilities                                                      */
+
+void logmsg(const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    dprintf(2, "msb-agent: %s\n", line);
+}
+
+uint64_t boottime_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_BOOTTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+char *xstrdup(const char *s)
+{
+    char *d = strdup(s ? s : "");
+    if (!d) {
+        logmsg("out of memory");
+        abort();
+    }
+    return d;
+}
+
+void *xcalloc(size_t n, size_t sz)
+{
+    void *p = calloc(n ? n : 1, sz ? sz : 1);
+    if (!p) {
+        logmsg("out of memory");
+        abort();
+    }
+    return p;
+}
+
+void activity_touch(void) { g_activity_seq++; }
+
+/* Guest replies that are maintenance traffic do not count as activity. */
+static int guest_type_counts(const char *type)
+{
+    return strcmp(type, T_PONG) != 0 && strcmp(type, T_TOUCHED) != 0 && strcmp(type, T_ERROR) != 0;
+}
+
+void send_msg(uint32_t id, const char *type, const buf_t *payload)
+{
+    proto_frame(&g_out, id, type, payload ? payload->data : NULL, payload ? payload->len : 0);
+    if (guest_type_counts(type)) {
+        g_ctr_guest_messages++;
+        activity_touch();
+    }
+}
+
+void send_empty(uint32_t id, const char *type)
+{
+    buf_t p;
+    buf_init(&p);
+    cb_map(&p, 0);
+    send_msg(id, type, &p);
+    buf_free(&p);
+}
+
+void send_core_error(uint32_t id, const char *kind, const char *message, const char *offending)
+{
+    buf_t p;
+    buf_init(&p);
+    cb_map(&p, offending ? 3 : 2);
+    cb_text(&p, "kind");
+    cb_text(&p, kind);
+    cb_text(&p, "message");
+    cb_text(&p, message);
+    if (offending) {
+        cb_text(&p, "offending_type");
+        cb_text(&p, offending);
+    }
+    send_msg(id, T_ERROR, &p);
+    buf_free(&p);
+}
+
+/* ------------------------------------------------------------------ */
+/* early init                                                           */
+
+static void mount_early(void)
+{
+    mkdir("/dev", 0755);
+    if (mount("devtmpfs", "/dev", "devtmpfs", MS_RELATIME, NULL) < 0 && errno != EBUSY)
+        logmsg("mount /dev: %s", strerror(errno));
+    mkdir("/proc", 0755);
+    if (mount("proc", "/proc", "proc", MS_NODEV | MS_NOEXEC | MS_NOSUID, NULL) < 0 && errno != EBUSY)
+        logmsg("mount /proc: %s", strerror(errno));
+    mkdir("/sys", 0755);
+    if (mount("sysfs", "/sys", "sysfs", MS_NODEV | MS_NOEXEC | MS_NOSUID, NULL) < 0 && errno != EBUSY)
+        logmsg("mount /sys: %s", strerror(errno));
+}
+
+/* The kernel gives init /dev/console as fds 0-2 only when the node exists in
+ * the initramfs; make sure we have them either way. */
+static void ensure_console_fds(void)
+{
+    if (fcntl(2, F_GETFD) >= 0 && fcntl(1, F_GETFD) >= 0 && fcntl(0, F_GETFD) >= 0)
+        return;
+    int fd = open("/dev/console", O_RDWR | O_NOCTTY);
+    if (fd < 0)
+        fd = open("/dev/null", O_RDWR);
+    if (fd < 0)
+        return;
+    for (int i = 0; i < 3; i++)
+        if (fcntl(i, F_GETFD) < 0)
+            dup2(fd, i);
+    if (fd > 2)
+        close(fd);
+}
+
+static void load_modules(void)
+{
+    FILE *f = fopen("/etc/msb/modules", "r");
+    if (!f)
+        return;
+    char line[512];
+    while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\r\n")] = 0;
+        if (!line[0] || line[0] == '#')
+            continue;
+        int fd = open(line, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            logmsg("module %s: %s", line, strerror(errno));
+            continue;
+        }
+        if (syscall(SYS_finit_module, fd, "", 0) < 0 && errno != EEXIST && errno != ENODEV)
+            logmsg("load module %s: %s", line, strerror(errno));
+        close(fd);
+    }
+    fclose(f);
+}
+
+static int find_port(char *path, size_t pathlen)
+{
+    DIR *d = opendir("/sys/class/virtio-ports");
+    if (!d)
+        return -1;
+    struct dirent *e;
+    int found = -1;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char p[512], name[128] = {0};
+        snprintf(p, sizeof(p), "/sys/class/virtio-ports/%s/name", e->d_name);
+        int fd = open(p, O_RDONLY);
+        if (fd < 0)
+            continue;
+        ssize_t n = read(fd, name, sizeof(name) - 1);
+        close(fd);
+        if (n <= 0)
+            continue;
+        name[strcspn(name, "\r\n")] = 0;
+        if (strcmp(name, AGENT_PORT_NAME) == 0) {
+            snprintf(path, pathlen, "/dev/%s", e->d_name);
+            found = 0;
+            break;
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+static int open_port(void)
+{
+    char path[300];
+    /* the port appears once virtio_console has probed; give it a bounded wait */
+    for (int i = 0; i < 500; i++) {
+        if (find_port(path, sizeof(path)) == 0) {
+            for (int j = 0; j < 100; j++) {
+                int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+                if (fd >= 0)
+                    return fd;
+                if (errno != ENOENT)
+                    break;
+                struct timespec ts = {0, 10 * 1000 * 1000};
+                nanosleep(&ts, NULL);
+            }
+            logmsg("open %s: %s", path, strerror(errno));
+            return -1;
+        }
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    logmsg("no virtio-serial port named '%s' (is -device virtserialport,name=%s present?)",
+           AGENT_PORT_NAME, AGENT_PORT_NAME);
+    return -1;
+}
+
+static void setup_signals(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGIO);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    g_sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* Drains the signalfd: reaps children, notes SIGIO (host (re)connected). */
+static void handle_signals(void)
+{
+    struct signalfd_siginfo si;
+    while (read(g_sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        if (si.ssi_signo == SIGIO)
+            g_port_connected = 1;
+    }
+    int st;
+    pid_t pid;
+    while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+        exec_on_child_exit(pid, st);
+}
+
+/* ------------------------------------------------------------------ */
+/* boot-time blocking port I/O                                          */
+
+int port_read_frame(int fd, buf_t *in, msg_t *m, uint64_t deadline_ns, char *err, size_t errlen)
+{
+    uint8_t tmp[65536];
+    for (;;) {
+        int r = proto_take(in, m, err, errlen);
+        if (r == 1)
+            return 1;
+        if (r < 0)
+            return -1;
+        uint64_t now = mono_ns();
+        if (now >= deadline_ns)
+            return 0;
+        int timeout = (int)((deadline_ns - now) / 1000000ull) + 1;
+        struct pollfd pfd[2] = {{fd, POLLIN, 0}, {g_sigfd, POLLIN, 0}};
+        int npfd = 2;
+        if (!g_port_connected) {
+            /* host side not connected: wait for SIGIO (or recheck every 500 ms) */
+            pfd[0].fd = -1;
+            if (timeout > 500)
+                timeout = 500;
+        }
+        int pr = poll(pfd, npfd, timeout);
+        if (pr < 0 && errno != EINTR) {
+            snprintf(err, errlen, "poll: %s", strerror(errno));
+            return -1;
+        }
+        if (pfd[1].revents)
+            handle_signals();
+        if (!g_port_connected && pfd[0].fd < 0) {
+            g_port_connected = 1; /* try again after SIGIO or the recheck delay */
+            continue;
+        }
+        if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+            ssize_t n = read(fd, tmp, sizeof(tmp));
+            if (n > 0)
+                buf_append(in, tmp, (size_t)n);
+            else if (n == 0)
+                g_port_connected = 0;
+            else if (errno != EAGAIN && errno != EINTR) {
+                snprintf(err, errlen, "read agent port: %s", strerror(errno));
+                return -1;
+            }
+        }
+    }
+}
+
+int port_flush_blocking(int fd, uint64_t deadline_ns)
+{
+    while (g_out.len) {
+        ssize_t n = write(fd, g_out.data, g_out.len);
+        if (n > 0) {
+            buf_consume(&g_out, (size_t)n);
+            continue;
+        }
+        if (n < 0 && errno != EAGAIN && errno != EINTR)
+            return -1;
+        uint64_t now = mono_ns();
+        if (now >= deadline_ns)
+            return -1;
+        struct pollfd pfd = {fd, POLLOUT, 0};
+        int t = (int)((deadline_ns - now) / 1000000ull) + 1;
+        poll(&pfd, 1, t > 200 ? 200 : t);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* poweroff                                                             */
+
+static void reap_for(int ms)
+{
+    uint64_t end = mono_ns() + (uint64_t)ms * 1000000ull;
+    while (mono_ns() < end) {
+        int st;
+        pid_t p = waitpid(-1, &st, WNOHANG);
+        if (p < 0 && errno == ECHILD)
+            return;
+        if (p <= 0) {
+            struct timespec ts = {0, 5 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
+/* Stops every process, detaches filesystems so block devices are clean, and
+ * powers the VM off. Never returns. */
+static void __attribute__((noreturn)) poweroff_now(void)
+{
+    kill(-1, SIGTERM);
+    reap_for(300);
+    kill(-1, SIGKILL);
+    reap_for(100);
+    sync();
+
+    /* unmount in reverse order of /proc/mounts, keeping the API filesystems */
+    char *paths[256];
+    int n = 0;
+    FILE *f = fopen("/proc/mounts", "r");
+    if (f) {
+        char dev[512], mnt[512], type[64];
+        while (n < 256 && fscanf(f, "%511s %511s %63s %*s %*d %*d", dev, mnt, type) == 3) {
+            if (strcmp(mnt, "/") == 0 || strcmp(mnt, "/proc") == 0 || strcmp(mnt, "/sys") == 0 ||
+                strcmp(mnt, "/dev") == 0)
+                continue;
+            paths[n++] = xstrdup(mnt);
+        }
+        fclose(f);
+    }
+    for (int i = n - 1; i >= 0; i--)
+        if (umount2(paths[i], 0) < 0)
+            umount2(paths[i], MNT_DETACH);
+    mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY, NULL);
+    sync();
+    reboot(RB_POWER_OFF);
+    /* no power-off method: a reset ends QEMU when it runs with -no-reboot */
+    reboot(RB_AUTOBOOT);
+    for (;;)
+        pause();
+}
+
+static void __attribute__((noreturn)) fail_boot(const char *message)
+{
+    logmsg("bootstrap failed: %s", message);
+    if (g_port >= 0) {
+        char full[1200];
+        snprintf(full, sizeof(full), "guest bootstrap failed: %s", message);
+        send_core_error(0, "invalid_payload", full, T_BOOTSTRAP);
+        port_flush_blocking(g_port, mono_ns() + 3000000000ull);
+    }
+    logmsg("powering off");
+    poweroff_now();
+}
+
+/* ------------------------------------------------------------------ */
+/* heartbeat                                                            */
+
+static void format_time(char *out, size_t n, const struct timespec *ts)
+{
+    struct tm tm;
+    gmtime_r(&ts->tv_sec, &tm);
+    char base[40];
+    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, n, "%s.%09ldZ", base, ts->tv_nsec);
+}
+
+static void write_heartbeat(void)
+{
+    static uint64_t seq, last_seen_activity = (uint64_t)-1;
+    static struct timespec last_activity;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (g_activity_seq != last_seen_activity) {
+        last_seen_activity = g_activity_seq;
+        last_activity = now;
+    }
+    seq++;
+    char ts[64], la[64];
+    format_time(ts, sizeof(ts), &now);
+    format_time(la, sizeof(la), &last_activity);
+    char json[1024];
+    int len = snprintf(json, sizeof(json),
+                       "{\"heartbeat_seq\":%llu,\"activity_seq\":%llu,\"timestamp\":\"%s\","
+                       "\"last_activity\":\"%s\",\"active_exec_sessions\":%d,"
+                       "\"active_fs_streams\":%d,\"active_tcp_streams\":0,"
+                       "\"activity_counters\":{\"host_messages\":%llu,\"guest_messages\":%llu,"
+                       "\"exec_output_bytes\":%llu,\"fs_bytes\":%llu,\"tcp_bytes\":0}}",
+                       (unsigned long long)seq, (unsigned long long)g_activity_seq, ts, la,
+                       exec_active_count(), fs_active_streams(),
+                       (unsigned long long)g_ctr_host_messages,
+                       (unsigned long long)g_ctr_guest_messages,
+                       (unsigned long long)g_ctr_exec_bytes, (unsigned long long)g_ctr_fs_bytes);
+    int fd = open(RUNTIME_MOUNT_POINT "/heartbeat.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return;
+    ssize_t w = write(fd, json, (size_t)len);
+    close(fd);
+    if (w == len)
+        rename(RUNTIME_MOUNT_POINT "/heartbeat.tmp", RUNTIME_MOUNT_POINT "/heartbeat.json");
+}
+
+/* ------------------------------------------------------------------ */
+/* message dispatch                                                     */
+
+static int refreshes_idle(const char *type)
+{
+    return strcmp(type, T_CLOCK_SYNC) != 0 && strcmp(type, T_PING) != 0 && strcmp(type, T_TOUCH) != 0;
+}
+
+static void handle_clock_sync(const cb_item *p)
+{
+    uint64_t ns;
+    if (cb_as_u64(cb_get(p, "unix_time_nanos"), &ns) < 0)
+        return;
+    struct timespec ts = {(time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull)};
+    if (clock_settime(CLOCK_REALTIME, &ts) < 0)
+        logmsg("clock sync: %s", strerror(errno));
+}
+
+static void dispatch(msg_t *m)
+{
+    int gen = proto_type_generation(m->type);
+    if (gen == 0) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "unknown message type: %s", m->type);
+        send_core_error(m->id, "unsupported_message_type", msg, m->type);
+        return;
+    }
+    if (m->flags != proto_flags_for(m->type)) {
+        char msg[200];
+        snprintf(msg, sizeof(msg), "invalid flags for %s: got %u, expected %u", m->type, m->flags,
+                 proto_flags_for(m->type));
+        send_core_error(m->id, "invalid_flags", msg, m->type);
+        return;
+    }
+    if (refreshes_idle(m->type)) {
+        g_ctr_host_messages++;
+        activity_touch();
+    }
+    char err[200];
+    cb_item *p = proto_payload(m, err, sizeof(err));
+    if (!p || p->type != CB_MAP) {
+        char msg[300];
+        snprintf(msg, sizeof(msg), "decode payload for %s: %s", m->type, p ? "payload is not a map" : err);
+        send_core_error(m->id, "invalid_payload", msg, m->type);
+        cb_free(p);
+        return;
+    }
+
+    const char *t = m->type;
+    if (!strcmp(t, T_PING)) {
+        send_empty(m->id, T_PONG);
+    } else if (!strcmp(t, T_TOUCH)) {
+        activity_touch();
+        g_ctr_host_messages++;
+        buf_t b;
+        buf_init(&b);
+        cb_map(&b, 1);
+        cb_text(&b, "activity_seq");
+        cb_uint(&b, g_activity_seq);
+        send_msg(m->id, T_TOUCHED, &b);
+        buf_free(&b);
+    } else if (!strcmp(t, T_EXEC_REQUEST)) {
+        exec_handle_request(m, p);
+    } else if (!strcmp(t, T_EXEC_STDIN)) {
+        exec_handle_stdin(m, p);
+    } else if (!strcmp(t, T_EXEC_SIGNAL)) {
+        exec_handle_signal(m, p);
+    } else if (!strcmp(t, T_EXEC_RESIZE)) {
+        exec_handle_resize(m, p);
+    } else if (!strcmp(t, T_FS_REQUEST)) {
+        fs_handle_request(m, p);
+    } else if (!strcmp(t, T_FS_DATA)) {
+        fs_handle_data(m, p);
+    } else if (!strcmp(t, T_CLOCK_SYNC)) {
+        handle_clock_sync(p);
+    } else if (!strcmp(t, T_RELAY_DISCONNECTED)) {
+        uint64_t a, b;
+        if (cb_as_u64(cb_get(p, "id_start"), &a) == 0 && cb_as_u64(cb_get(p, "id_end_exclusive"), &b) == 0)
+            fs_close_owner_range((uint32_t)a, (uint32_t)b);
+    } else if (!strcmp(t, T_TCP_CONNECT)) {
+        buf_t b;
+        buf_init(&b);
+        cb_map(&b, 1);
+        cb_text(&b, "error");
+        cb_text(&b, "TCP forwarding is not supported by the QEMU guest agent");
+        send_msg(m->id, T_TCP_FAILED, &b);
+        buf_free(&b);
+    } else if (!strcmp(t, T_SHUTDOWN)) {
+        cb_free(p);
+        logmsg("shutdown requested");
+        exec_terminate_all(SIGTERM);
+        fs_clear();
+        port_flush_blocking(g_port, mono_ns() + 500000000ull);
+        poweroff_now();
+    } else {
+        /* guest-to-host types and stray control frames: ignore, as upstream */
+    }
+    cb_free(p);
+}
+
+/* ------------------------------------------------------------------ */
+/* main loop                                                            */
+
+static void send_ready(void)
+{
+    buf_t b;
+    buf_init(&b);
+    cb_map(&b, 4);
+    cb_text(&b, "boot_time_ns");
+    cb_uint(&b, g_boot_ns);
+    cb_text(&b, "init_time_ns");
+    cb_uint(&b, g_init_ns);
+    cb_text(&b, "ready_time_ns");
+    cb_uint(&b, boottime_ns());
+    cb_text(&b, "agent_version");
+    cb_text(&b, AGENT_VERSION);
+    send_msg(0, T_READY, &b);
+    buf_free(&b);
+}
+
+static int is_mountpoint(const char *path)
+{
+    struct stat a, b;
+    char parent[512];
+    snprintf(parent, sizeof(parent), "%s/..", path);
+    if (stat(path, &a) < 0 || stat(parent, &b) < 0)
+        return 0;
+    return a.st_dev != b.st_dev;
+}
+
+static void serve(buf_t *in)
+{
+    uint8_t tmp[65536];
+    uint64_t next_hb = mono_ns() + 1000000000ull;
+    uint64_t recheck_at = 0;
+    struct pollfd pfds[512];
+
+    for (;;) {
+        /* frames already buffered (e.g. coalesced with init.ack) */
+        for (;;) {
+            msg_t m;
+            char err[256];
+            int r = proto_take(in, &m, err, sizeof(err));
+            if (r == 0)
+                break;
+            if (r == -1) {
+                /* the stream is desynchronised: nothing after this can be trusted */
+                logmsg("protocol error: %s; dropping buffered input", err);
+                in->len = 0;
+                break;
+            }
+            if (r == -2) {
+                send_core_error(m.id, "malformed_message", err, NULL);
+                proto_msg_free(&m);
+                continue;
+            }
+            dispatch(&m);
+            proto_msg_free(&m);
+        }
+
+        exec_finish_ready();
+        if (g_out.len < OUT_HIGH_WATER)
+            fs_pump_reads();
+
+        int n = 0;
+        pfds[n++] = (struct pollfd){g_sigfd, POLLIN, 0};
+        short pev = 0;
+        if (g_port_connected) {
+            if (in->len < MAX_FRAME_SIZE + 4)
+                pev |= POLLIN;
+            if (g_out.len)
+                pev |= POLLOUT;
+        }
+        pfds[n++] = (struct pollfd){g_port_connected ? g_port : -1, pev, 0};
+        int exec_base = n;
+        n += exec_poll_fill(pfds + n, (int)(sizeof(pfds) / sizeof(pfds[0])) - n, g_out.len < OUT_HIGH_WATER);
+
+        int timeout = -1;
+        uint64_t now = mono_ns();
+        if (g_runtime_mounted) {
+            timeout = now >= next_hb ? 0 : (int)((next_hb - now) / 1000000ull) + 1;
+        }
+        if (!g_port_connected && (timeout < 0 || timeout > 2000))
+            timeout = 2000; /* recheck the port even if a SIGIO was missed */
+        if (fs_pending_reads() && g_out.len < OUT_HIGH_WATER && g_port_connected)
+            timeout = 0;
+
+        int pr = poll(pfds, (nfds_t)n, timeout);
+        if (pr < 0 && errno != EINTR) {
+            logmsg("poll: %s", strerror(errno));
+            continue;
+        }
+
+        if (pfds[0].revents)
+            handle_signals();
+
+        short rev = pfds[1].revents;
+        if (rev & POLLOUT) {
+            ssize_t w = write(g_port, g_out.data, g_out.len);
+            if (w > 0)
+                buf_consume(&g_out, (size_t)w);
+        }
+        if (rev & (POLLIN | POLLHUP | POLLERR)) {
+            for (;;) {
+                ssize_t r = read(g_port, tmp, sizeof(tmp));
+                if (r > 0) {
+                    buf_append(in, tmp, (size_t)r);
+                    if (in->len > MAX_FRAME_SIZE + 4)
+                        break;
+                    continue;
+                }
+                if (r == 0) {
+                    /* host side closed: stop polling the port until SIGIO says it is back */
+                    g_port_connected = 0;
+                } else if (errno != EAGAIN && errno != EINTR) {
+                    logmsg("read agent port: %s", strerror(errno));
+                    g_port_connected = 0;
+                }
+                break;
+            }
+        }
+        if (!g_port_connected) {
+            /* recheck the port every 2 s even without SIGIO */
+            if (!recheck_at)
+                recheck_at = mono_ns() + 2000000000ull;
+            else if (mono_ns() >= recheck_at) {
+                g_port_connected = 1;
+                recheck_at = 0;
+            }
+        } else {
+            recheck_at = 0;
+        }
+
+        exec_poll_handle(pfds + exec_base, n - exec_base);
+
+        if (g_runtime_mounted && mono_ns() >= next_hb) {
+            write_heartbeat();
+            next_hb = mono_ns() + 1000000000ull;
+        }
+    }
+}
+
+int main(void)
+{
+    g_boot_ns = boottime_ns();
+    buf_init(&g_out);
+    umask(022);
+    mount_early();
+    ensure_console_fds();
+    setup_signals();
+    load_modules();
+
+    g_port = open_port();
+    if (g_port < 0) {
+        logmsg("cannot continue without the agent port; powering off");
+        poweroff_now();
+    }
+    fcntl(g_port, F_SETOWN, getpid());
+    fcntl(g_port, F_SETFL, fcntl(g_port, F_GETFL) | O_ASYNC | O_NONBLOCK);
+
+    buf_t in;
+    buf_init(&in);
+    char err[1024];
+    uint64_t init_start = boottime_ns();
+    if (boot_run(g_port, &in, err, sizeof(err)) < 0)
+        fail_boot(err);
+    g_init_ns = boottime_ns() - init_start;
+    g_runtime_mounted = is_mountpoint(RUNTIME_MOUNT_POINT);
+
+    send_ready();
+    port_flush_blocking(g_port, mono_ns() + 100000000ull);
+    serve(&in);
+    return 0;
+}
