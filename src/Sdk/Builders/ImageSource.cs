@@ -1,0 +1,57 @@
+using Microsandbox.Spec;
+
+namespace Microsandbox;
+
+/// <summary>
+/// User input naming a root filesystem, resolved to a <see cref="RootfsSource"/>:
+/// text is a local path when it is <c>.</c>, <c>..</c> or starts with <c>/</c>, <c>./</c> or <c>../</c>,
+/// otherwise an OCI reference; an explicit path is always local. A local path whose extension is
+/// <c>.qcow2</c>, <c>.raw</c> or <c>.vmdk</c> is a disk image, any other is a directory to bind.
+/// </summary>
+public sealed class ImageSource
+{
+    private readonly string _value;
+    private readonly bool _isPath;
+
+    private ImageSource(string value, bool isPath)
+    {
+        _value = value;
+        _isPath = isPath;
+    }
+
+    /// <summary>Text to resolve: a local path by its shape, otherwise an OCI image reference.</summary>
+    public static ImageSource FromText(string text) => new(text ?? throw new ArgumentNullException(nameof(text)), isPath: false);
+
+    /// <summary>An explicit host path; always local (directory bind or disk image by extension).</summary>
+    public static ImageSource FromPath(string path) => new(path ?? throw new ArgumentNullException(nameof(path)), isPath: true);
+
+    /// <summary>Text converts implicitly, resolved by <see cref="FromText"/>.</summary>
+    public static implicit operator ImageSource(string text) => FromText(text);
+
+    /// <summary>A directory converts implicitly to an explicit local path.</summary>
+    public static implicit operator ImageSource(DirectoryInfo directory) =>
+        FromPath((directory ?? throw new ArgumentNullException(nameof(directory))).FullName);
+
+    /// <summary>A file converts implicitly to an explicit local path (a disk image by extension).</summary>
+    public static implicit operator ImageSource(FileInfo file) =>
+        FromPath((file ?? throw new ArgumentNullException(nameof(file))).FullName);
+
+    /// <summary>Resolves this input to a root filesystem source.</summary>
+    public RootfsSource ToRootfsSource() =>
+        _isPath || LooksLikeLocalPath(_value) ? ResolvePath(_value) : RootfsSource.ForOci(_value);
+
+    /// <summary>Whether text names a local path rather than an OCI reference.</summary>
+    internal static bool LooksLikeLocalPath(string text) =>
+        text is "." or ".." ||
+        text.StartsWith('/') ||
+        text.StartsWith("./", StringComparison.Ordinal) ||
+        text.StartsWith("../", StringComparison.Ordinal);
+
+    private static RootfsSource ResolvePath(string path) =>
+        DiskImageFormatExtensions.FromExtension(RustText.Extension(path) ?? "") is { } format
+            ? new RootfsSource.DiskImage { Path = path, Format = format, Fstype = null }
+            : new RootfsSource.Bind(path);
+
+    /// <inheritdoc />
+    public override string ToString() => _value;
+}
