@@ -17,7 +17,7 @@
  *   --timeout SECONDS          per wait (default 120)
  * Actions:
  *   ping
- *   run CODE STDOUT CMD [ARG...] ';'          STDOUT '*' skips the check
+ *   run CODE STDOUT CMD [ARG...] ';'          STDOUT '*' skips the check, '#len=N' checks the length
  *   stdin INPUT CODE STDOUT CMD [ARG...] ';'
  *   fail KIND CMD [ARG...] ';'                expect core.exec.failed of KIND
  *   sh 'SCRIPT'                               print output of /bin/sh -c SCRIPT
@@ -755,6 +755,7 @@ int main(int argc, char **argv)
             if (r.failed)
                 die("%s %s: exec failed (%s): %s", act, cmd[0], r.fail_kind, r.fail_msg);
             int out_ok = !strcmp(expect, "*") ||
+                         (!strncmp(expect, "#len=", 5) && r.out.len == strtoull(expect + 5, NULL, 10)) ||
                          (r.out.len == strlen(expect) && !memcmp(r.out.data ? (char *)r.out.data : "", expect, r.out.len));
             if (r.code != code || !out_ok) {
                 show("stdout", &r.out);
