@@ -85,6 +85,12 @@ public static class SpecJson
         int details = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
         if (details < 0) details = message.IndexOf(" Path:", StringComparison.Ordinal);
         if (details >= 0) message = message[..details];
+        // Drop advice that only makes sense to System.Text.Json callers.
+        foreach (string advice in new[] { " Change the reader options", ", when isFinalBlock is true" })
+        {
+            int at = message.IndexOf(advice, StringComparison.Ordinal);
+            if (at >= 0) message = message[..at];
+        }
         string where = ex.LineNumber is { } line && ex.BytePositionInLine is { } column
             ? $" at line {line + 1}, column {column + 1}"
             : "";

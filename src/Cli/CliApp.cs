@@ -1,0 +1,50 @@
+using System.CommandLine;
+using Microsandbox.Cli.Commands;
+
+namespace Microsandbox.Cli;
+
+/// <summary>
+/// The root of the <c>microsandbox</c> command line: registers each command and runs one invocation with the given
+/// output streams, so tests can run it in-process. Commands live in <c>Commands/</c>, one file each.
+/// </summary>
+public static class CliApp
+{
+    /// <summary>Builds the root command with every registered subcommand.</summary>
+    public static RootCommand CreateRootCommand()
+    {
+        var root = new RootCommand("microsandbox: throwaway microVMs for .NET, wire-compatible with upstream microsandbox.");
+        root.Add(SpecCommand.Create());
+        return root;
+    }
+
+    /// <summary>Runs one command line, writing to <paramref name="stdout"/> and <paramref name="stderr"/>; returns the exit code.</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(stdout);
+        ArgumentNullException.ThrowIfNull(stderr);
+        try
+        {
+            var parseResult = CreateRootCommand().Parse(args);
+            return parseResult.Invoke(new InvocationConfiguration
+            {
+                Output = stdout,
+                Error = stderr,
+                // Our own handler below prints one line instead of a stack trace.
+                EnableDefaultExceptionHandler = false,
+            });
+        }
+#pragma warning disable CA1031 // The tool promises never to end with a stack trace.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            stderr.WriteLine($"error: {ex.Message}");
+            return ex is MicrosandboxException ? ExitCodes.InvalidInput : ExitCodes.Failure;
+        }
+        finally
+        {
+            stdout.Flush();
+            stderr.Flush();
+        }
+    }
+}
