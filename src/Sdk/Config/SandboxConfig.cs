@@ -200,6 +200,28 @@ public sealed record SandboxConfig
         },
     };
 
+    /// <summary>
+    /// The persisted JSON: the spec's fields (exactly as <see cref="SpecJson.Serialize(SandboxSpec)"/> writes them)
+    /// followed by <c>manifest_digest</c>. Registry credentials and operation flags are never written.
+    /// </summary>
+    public string ToJson() => SandboxConfigJson.Write(this);
+
+    /// <summary>Reads persisted config JSON (spec fields plus <c>manifest_digest</c>); operation flags take their defaults.</summary>
+    /// <exception cref="SpecJsonException">The JSON is malformed or breaks a rule; every problem is listed with its path.</exception>
+    public static SandboxConfig FromJson(string json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        var result = SandboxConfigJson.Read(json);
+        return result.IsValid ? result.Value! : throw new SpecJsonException(result.Errors);
+    }
+
+    /// <summary>Reads persisted config JSON, returning every error and warning (such as unknown fields) instead of throwing.</summary>
+    public static SpecReadResult<SandboxConfig> ReadJson(string json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        return SandboxConfigJson.Read(json);
+    }
+
     /// <summary>The default <c>/tmp</c> tmpfs size for a guest memory size: memory/4, clamped to 1..512 MiB.</summary>
     public static uint DefaultOciTmpfsSizeMib(uint memoryMib) =>
         Math.Clamp(memoryMib / DefaultOciTmpfsMemoryDivisor, 1u, DefaultOciTmpfsMaxSizeMib);
