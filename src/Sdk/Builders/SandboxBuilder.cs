@@ -40,6 +40,19 @@ public sealed class SandboxBuilder
     /// <summary>Seeds a builder from a full spec; later calls override single fields.</summary>
     public static SandboxBuilder FromSpec(SandboxSpec spec) => new(SandboxConfig.FromSpec(spec));
 
+    /// <summary>Seeds a builder from sandbox spec JSON (upstream <c>from_spec_json</c>); later calls override single fields.</summary>
+    /// <exception cref="InvalidConfigException">The JSON is not a readable spec; the message lists each problem with its path.</exception>
+    public static SandboxBuilder FromSpecJson(string json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        var result = SpecJson.Read(json);
+        if (!result.IsValid)
+        {
+            throw new InvalidConfigException(string.Join("; ", result.Errors));
+        }
+        return FromSpec(result.Value!);
+    }
+
     /// <summary>Seeds a builder from an existing config (spec and operation flags).</summary>
     public static SandboxBuilder FromConfig(SandboxConfig config) =>
         new(config ?? throw new ArgumentNullException(nameof(config)));

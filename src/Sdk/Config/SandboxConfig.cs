@@ -93,6 +93,15 @@ public sealed record SandboxConfig
         WithRootfsDefaults(ociUpperSizeMib).WithRuntimeDefaults();
 
     /// <summary>
+    /// The spec after the defaults that apply without an image config (<see cref="WithDefaults"/>): what
+    /// <c>microsandbox spec defaults FILE</c> prints.
+    /// </summary>
+    /// <param name="spec">The spec as written by the user.</param>
+    /// <param name="ociUpperSizeMib">Backend-configured upper size; null uses <see cref="DefaultOciUpperSizeMib"/>.</param>
+    public static SandboxSpec ApplyDefaults(SandboxSpec spec, uint? ociUpperSizeMib = null) =>
+        FromSpec(spec).WithDefaults(ociUpperSizeMib).Spec;
+
+    /// <summary>
     /// Gives an OCI root without an upper size the backend's size, else 4096 MiB. Skipped when a snapshot
     /// upper is being restored (its size is the snapshot's).
     /// </summary>
