@@ -78,16 +78,24 @@ ctl=("$out/agentctl" --timeout 60)
 mkdir -p "$run/share" "$run/ro"
 printf 'from-host\n' >"$run/share/host.txt"
 printf 'read-only\n' >"$run/ro/ro.txt"
-printf 'file-mount\n' >"$run/share/single.txt"
+mkdir -p "$run/filedir" "$run/datadir"
+printf 'file-mount\n' >"$run/filedir/single.txt"
+printf 'disk-data\n' >"$run/datadir/d.txt"
+truncate -s 16M "$run/data.ext4"
+mkfs.ext4 -q -F -d "$run/datadir" "$run/data.ext4"
 boot_vm main \
     -fsdev "local,id=fs0,path=$run/share,security_model=none" -device virtio-9p-device,fsdev=fs0,mount_tag=share0 \
-    -fsdev "local,id=fs1,path=$run/ro,security_model=none" -device virtio-9p-device,fsdev=fs1,mount_tag=ro0
+    -fsdev "local,id=fs1,path=$run/ro,security_model=none" -device virtio-9p-device,fsdev=fs1,mount_tag=ro0 \
+    -fsdev "local,id=fs2,path=$run/filedir,security_model=none" -device virtio-9p-device,fsdev=fs2,mount_tag=file0 \
+    -drive "file=$run/data.ext4,format=raw,if=none,id=data0" -device virtio-blk-device,drive=data0,serial=data1
 
 "${ctl[@]}" --socket "$run/main.sock" \
     --root-disk /dev/disk/by-id/virtio-msb-root:ext4 \
     --hostname smoke-vm --env FOO=bar --cwd /srv \
     --dir share0:/mnt/share --dir ro0:/mnt/ro:ro \
     --tmpfs /scratch:8 \
+    --file file0:single.txt:/etc/single.conf:ro \
+    --disk data1:/data:ext4 \
     --patch-text '/etc/motd=patched\n' \
     ping \
     run 0 'hi\n' echo hi \; \
@@ -104,6 +112,10 @@ boot_vm main \
     run 1 '*' sh -c 'echo x > /mnt/ro/new.txt' \; \
     run 0 'read-only\n' cat /mnt/ro/ro.txt \; \
     run 1 '*' sh -c 'dd if=/dev/zero of=/scratch/f bs=1M count=9 2>/dev/null' \; \
+    run 0 'file-mount\n' cat /etc/single.conf \; \
+    run 1 '*' sh -c 'echo x >> /etc/single.conf' \; \
+    run 0 'disk-data\n' cat /data/d.txt \; \
+    run 0 '' sh -c 'echo written-in-guest > /data/new.txt' \; \
     run 0 '#len=10485760' head -c 10485760 /dev/urandom \; \
     write /tmp/hello.txt 'hello file\n' \
     read /tmp/hello.txt 'hello file\n' \
@@ -118,6 +130,11 @@ boot_vm main \
 wait_vm main
 [[ "$(cat "$run/share/guest.txt")" == from-guest ]] || { echo "smoke: guest write not visible on the host" >&2; exit 1; }
 [[ ! -e "$run/ro/new.txt" ]] || { echo "smoke: read-only share was written" >&2; exit 1; }
+[[ "$(cat "$run/filedir/single.txt")" == file-mount ]] || { echo "smoke: read-only file mount was written" >&2; exit 1; }
+# the disk was unmounted cleanly at poweroff and keeps the guest's write
+[[ "$(debugfs -R 'cat /new.txt' "$run/data.ext4" 2>/dev/null)" == written-in-guest ]] ||
+    { echo "smoke: disk mount write not persisted" >&2; exit 1; }
+e2fsck -fn "$run/data.ext4" >/dev/null 2>&1 || { echo "smoke: data disk not clean after shutdown" >&2; exit 1; }
 
 # ---- VM 2: default user, restricted profile, rlimits, no 9p at all ----------------
 boot_vm user
@@ -131,7 +148,44 @@ boot_vm user
     shutdown || fail_with_console user
 wait_vm user
 
-# ---- VM 3: a malformed bootstrap is reported, then the guest powers off ----------
+# ---- VM 3: 9p root, runtime share (heartbeat), user networking, reconnect --------
+cp -a -- "$out/rootfs" "$run/root9p"
+mkdir -p "$run/runtime"
+port=$((20000 + RANDOM % 20000))
+rm -f -- "$run/ninep.sock"
+qemu-system-x86_64 -M microvm -accel tcg -m 256 -smp 1 -nographic -no-reboot -nodefaults \
+    -serial "file:$run/ninep.console" \
+    -kernel "$out/vmlinux" -initrd "$out/initrd.cpio" \
+    -append "console=ttyS0 quiet panic=-1 tsc_early_khz=$tsc_khz" \
+    -device virtio-serial-device \
+    -chardev "socket,id=agent0,path=$run/ninep.sock,server=on,wait=off" \
+    -device virtserialport,chardev=agent0,name=agent \
+    -fsdev "local,id=root,path=$run/root9p,security_model=none" -device virtio-9p-device,fsdev=root,mount_tag=msb_root \
+    -fsdev "local,id=rt,path=$run/runtime,security_model=none" -device virtio-9p-device,fsdev=rt,mount_tag=msb_runtime \
+    -netdev "user,id=net0,hostfwd=tcp:127.0.0.1:$port-:8080" -device virtio-net-device,netdev=net0,mac=52:54:00:12:34:56 &
+qemu_pid=$!
+"${ctl[@]}" --socket "$run/ninep.sock" --net-slirp --hostname ninep \
+    run 0 'ninep\n' hostname \; \
+    run 0 '' sh -c 'echo via-9p-root > /root-marker' \; \
+    run 0 '' sh -c 'mkdir -p /www && echo hello-http > /www/index.html && httpd -p 8080 -h /www' \; \
+    || fail_with_console ninep
+[[ "$(cat "$run/root9p/root-marker")" == via-9p-root ]] || { echo "smoke: 9p root write not visible on the host" >&2; exit 1; }
+reply="$(exec 3<>"/dev/tcp/127.0.0.1/$port"; printf 'GET /index.html HTTP/1.0\r\n\r\n' >&3; timeout 10 cat <&3)"
+[[ "$reply" == *hello-http* ]] || { echo "smoke: guest httpd not reachable on host port $port" >&2; exit 1; }
+sleep 1.5
+grep -q '"heartbeat_seq"' "$run/runtime/heartbeat.json" || { echo "smoke: no heartbeat in the runtime share" >&2; exit 1; }
+# with no client connected the agent must block, not spin
+ticks() { awk '{print $14 + $15}' "/proc/$qemu_pid/stat"; }
+t0="$(ticks)"
+sleep 3
+t1="$(ticks)"
+hz="$(getconf CLK_TCK)"
+echo "smoke: idle QEMU without a client used $(( (t1 - t0) * 100 / (3 * hz) ))% of a CPU"
+(( (t1 - t0) * 100 < 60 * 3 * hz )) || { echo "smoke: guest busy while the port is closed" >&2; exit 1; }
+"${ctl[@]}" --socket "$run/ninep.sock" --attach ping shutdown || fail_with_console ninep
+wait_vm ninep
+
+# ---- VM 4: a malformed bootstrap is reported, then the guest powers off ----------
 boot_vm bad
 "${ctl[@]}" --socket "$run/bad.sock" --bad-bootstrap expect-error || fail_with_console bad
 wait_vm bad

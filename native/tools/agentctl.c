@@ -15,6 +15,8 @@
  *   --rlimit RES=SOFT:HARD  --restricted  --net-slirp  --patch-text PATH=CONTENT
  *   --bad-bootstrap            send a malformed bootstrap (failure-path test)
  *   --timeout SECONDS          per wait (default 120)
+ *   --print-bootstrap          print the bootstrap frame as hex and exit
+ *   --attach                   skip the bootstrap (the guest is already serving)
  * Actions:
  *   ping
  *   run CODE STDOUT CMD [ARG...] ';'          STDOUT '*' skips the check, '#len=N' checks the length
@@ -690,6 +692,7 @@ int main(int argc, char **argv)
     opts_t o;
     memset(&o, 0, sizeof(o));
     const char *sock = NULL;
+    int print_only = 0, attach = 0;
     int i = 1;
     for (; i < argc && !strncmp(argv[i], "--", 2); i++) {
         const char *a = argv[i];
@@ -710,13 +713,30 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--restricted")) o.restricted = 1;
         else if (!strcmp(a, "--net-slirp")) o.net = 1;
         else if (!strcmp(a, "--bad-bootstrap")) o.bad = 1;
+        else if (!strcmp(a, "--print-bootstrap")) print_only = 1;
+        else if (!strcmp(a, "--attach")) attach = 1;
         else die("unknown option %s", a);
+    }
+    if (print_only) {
+        /* hex of the complete core.bootstrap frame, for documentation and tests */
+        buf_t p, f;
+        buf_init(&p);
+        buf_init(&f);
+        build_bootstrap(&o, &p);
+        proto_frame(&f, 0, T_BOOTSTRAP, p.data, p.len);
+        for (size_t k = 0; k < f.len; k++)
+            printf("%02x", f.data[k]);
+        printf("\n");
+        return 0;
     }
     if (!sock)
         die("--socket is required");
     buf_init(&g_in);
     g_fd = connect_socket(sock);
-    boot(&o);
+    if (attach)
+        g_next_id = 1000; /* a later client: keep ids apart from the first one */
+    else
+        boot(&o);
 
     while (i < argc) {
         const char *act = argv[i++];
