@@ -10,6 +10,7 @@ public static class SpecCommand
     {
         var spec = new Command("spec", "Work with sandbox spec JSON files (the upstream SandboxSpec wire format).");
         spec.Add(SpecValidateCommand.Create());
+        spec.Add(SpecDefaultsCommand.Create());
         return spec;
     }
 }
