@@ -140,11 +140,16 @@ e2fsck -fn "$run/data.ext4" >/dev/null 2>&1 || { echo "smoke: data disk not clea
 boot_vm user
 "${ctl[@]}" --socket "$run/user.sock" \
     --root-disk /dev/disk/by-id/virtio-msb-root \
-    --user user --restricted --rlimit nofile=256:512 \
+    --user user --restricted --rlimit nofile=256:512 --early-ack \
     run 0 '1000\n' id -u \; \
     run 0 '/home/user\n' sh -c 'echo $HOME' \; \
     run 0 '256\n' sh -c 'ulimit -n' \; \
     run 1 '*' sh -c 'echo x > /root/denied' \; \
+    tty 0 'tty-ok\r\n' sh -c '[ -t 0 ] && [ -t 1 ] && echo tty-ok' \; \
+    tty 0 '30 100\r\n' stty size \; \
+    run -1 '' sh -c 'kill -9 $$' \; \
+    kill 15 -1 '' sleep 30 \; \
+    ping \
     shutdown || fail_with_console user
 wait_vm user
 

@@ -14,6 +14,7 @@
  *   --disk ID:GUEST_PATH[:FSTYPE[:ro]]  --tmpfs PATH[:SIZE_MIB]
  *   --rlimit RES=SOFT:HARD  --restricted  --net-slirp  --patch-text PATH=CONTENT
  *   --bad-bootstrap            send a malformed bootstrap (failure-path test)
+ *   --early-ack                send core.init.ack right behind the bootstrap
  *   --timeout SECONDS          per wait (default 120)
  *   --print-bootstrap          print the bootstrap frame as hex and exit
  *   --attach                   skip the bootstrap (the guest is already serving)
@@ -21,6 +22,8 @@
  *   ping
  *   run CODE STDOUT CMD [ARG...] ';'          STDOUT '*' skips the check, '#len=N' checks the length
  *   stdin INPUT CODE STDOUT CMD [ARG...] ';'
+ *   tty CODE STDOUT CMD [ARG...] ';'          exec with a PTY (output has \r\n)
+ *   kill SIG CODE STDOUT CMD [ARG...] ';'     send SIG once started
  *   fail KIND CMD [ARG...] ';'                expect core.exec.failed of KIND
  *   sh 'SCRIPT'                               print output of /bin/sh -c SCRIPT
  *   write PATH CONTENT | read PATH CONTENT | big PATH MIB
@@ -73,6 +76,7 @@ static char *unescape(const char *s)
     for (; *s; s++) {
         if (*s == '\\' && s[1] == 'n') { *p++ = '\n'; s++; }
         else if (*s == '\\' && s[1] == 't') { *p++ = '\t'; s++; }
+        else if (*s == '\\' && s[1] == 'r') { *p++ = '\r'; s++; }
         else if (*s == '\\' && s[1] == '\\') { *p++ = '\\'; s++; }
         else *p++ = *s;
     }
@@ -206,7 +210,7 @@ typedef struct {
     char *tmpfs[16]; int ntmpfs;
     char *rlimits[16]; int nrlimits;
     char *patches[16]; int npatches;
-    int restricted, net, bad;
+    int restricted, net, bad, early_ack;
 } opts_t;
 
 static void build_bootstrap(const opts_t *o, buf_t *out)
@@ -367,10 +371,18 @@ static void boot(const opts_t *o)
     buf_free(&p);
     if (o->bad)
         return;
+    if (o->early_ack) {
+        /* the ack may travel right behind the bootstrap */
+        buf_t e;
+        buf_init(&e);
+        cb_map(&e, 0);
+        send_frame(0, T_INIT_ACK, &e);
+        buf_free(&e);
+    }
     for (;;) {
         msg_t m;
         next_msg(&m, 0);
-        if (!strcmp(m.type, T_INIT_RESOLVED)) {
+        if (!strcmp(m.type, T_INIT_RESOLVED) && !o->early_ack) {
             buf_t e;
             buf_init(&e);
             cb_map(&e, 0);
@@ -404,13 +416,24 @@ typedef struct {
     char fail_msg[512];
 } exec_result_t;
 
+static int g_exec_tty;    /* next exec asks for a PTY */
+static int g_exec_signal; /* next exec gets this signal once started */
+
 static void do_exec(char **argv, int argc, const char *input, exec_result_t *res)
 {
     memset(res, 0, sizeof(*res));
     uint32_t id = g_next_id++;
     buf_t p;
     buf_init(&p);
-    cb_map(&p, 3);
+    cb_map(&p, g_exec_tty ? 6 : 3);
+    if (g_exec_tty) {
+        cb_text(&p, "tty");
+        cb_bool(&p, 1);
+        cb_text(&p, "rows");
+        cb_uint(&p, 30);
+        cb_text(&p, "cols");
+        cb_uint(&p, 100);
+    }
     cb_text(&p, "cmd");
     cb_text(&p, argv[0]);
     cb_text(&p, "args");
@@ -430,6 +453,15 @@ static void do_exec(char **argv, int argc, const char *input, exec_result_t *res
         }
         cb_item *pl = payload_of(&m);
         if (!strcmp(m.type, T_EXEC_STARTED)) {
+            if (g_exec_signal) {
+                buf_t s;
+                buf_init(&s);
+                cb_map(&s, 1);
+                cb_text(&s, "signal");
+                cb_int(&s, g_exec_signal);
+                send_frame(id, T_EXEC_SIGNAL, &s);
+                buf_free(&s);
+            }
             if (input) {
                 buf_t s;
                 buf_init(&s);
@@ -713,6 +745,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--restricted")) o.restricted = 1;
         else if (!strcmp(a, "--net-slirp")) o.net = 1;
         else if (!strcmp(a, "--bad-bootstrap")) o.bad = 1;
+        else if (!strcmp(a, "--early-ack")) o.early_ack = 1;
         else if (!strcmp(a, "--print-bootstrap")) print_only = 1;
         else if (!strcmp(a, "--attach")) attach = 1;
         else die("unknown option %s", a);
@@ -757,8 +790,14 @@ int main(int argc, char **argv)
                 die("ping: expected core.pong, got %s", m.type);
             fprintf(stderr, "agentctl: ok: ping (%.1f ms)\n", (now_s() - t0) * 1000);
             proto_msg_free(&m);
-        } else if (!strcmp(act, "run") || !strcmp(act, "stdin")) {
+        } else if (!strcmp(act, "run") || !strcmp(act, "stdin") || !strcmp(act, "tty") || !strcmp(act, "kill")) {
             char *input = NULL;
+            g_exec_tty = !strcmp(act, "tty");
+            g_exec_signal = 0;
+            if (!strcmp(act, "kill")) {
+                NEED(1);
+                g_exec_signal = atoi(argv[i++]);
+            }
             if (!strcmp(act, "stdin")) {
                 NEED(1);
                 input = unescape(argv[i++]);
