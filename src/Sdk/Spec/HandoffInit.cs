@@ -11,4 +11,11 @@ public sealed record HandoffInit
 
     /// <summary>Extra environment merged on top of the inherited one, as <c>[key, value]</c> pairs; empty when missing.</summary>
     public IReadOnlyList<(string Key, string Value)> Env { get; init; } = [];
+
+    /// <summary>Whether both hold the same command, arguments and environment.</summary>
+    public bool Equals(HandoffInit? other) =>
+        other is not null && Cmd == other.Cmd && SpecEquality.Sequence(Args, other.Args) && SpecEquality.Sequence(Env, other.Env);
+
+    /// <summary>A hash consistent with <see cref="Equals(HandoffInit?)"/>.</summary>
+    public override int GetHashCode() => HashCode.Combine(Cmd, SpecEquality.SequenceHash(Args), SpecEquality.SequenceHash(Env));
 }

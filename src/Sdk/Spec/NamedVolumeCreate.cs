@@ -20,4 +20,12 @@ public sealed record NamedVolumeCreate
 
     /// <summary>Labels to attach to a newly created volume, in order.</summary>
     public IReadOnlyList<(string Key, string Value)> Labels { get; init; } = [];
+
+    /// <summary>Whether both hold the same values (labels compared in order).</summary>
+    public bool Equals(NamedVolumeCreate? other) =>
+        other is not null && Mode == other.Mode && Name == other.Name && Kind == other.Kind && QuotaMib == other.QuotaMib
+        && CapacityMib == other.CapacityMib && SpecEquality.Sequence(Labels, other.Labels);
+
+    /// <summary>A hash consistent with <see cref="Equals(NamedVolumeCreate?)"/>.</summary>
+    public override int GetHashCode() => HashCode.Combine(Mode, Name, Kind, QuotaMib, CapacityMib, SpecEquality.SequenceHash(Labels));
 }

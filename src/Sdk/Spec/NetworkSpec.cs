@@ -34,4 +34,20 @@ public sealed record NetworkSpec
 
     /// <summary>Whether trusted host CAs are copied into the guest at boot.</summary>
     public bool TrustHostCas { get; init; }
+
+    /// <summary>Whether both hold the same values (ports by content, subdocuments as equal JSON values).</summary>
+    public bool Equals(NetworkSpec? other) =>
+        other is not null
+        && Enabled == other.Enabled
+        && SpecEquality.Json(Interface, other.Interface)
+        && SpecEquality.Sequence(Ports, other.Ports)
+        && SpecEquality.Json(Policy, other.Policy)
+        && SpecEquality.Json(Dns, other.Dns)
+        && SpecEquality.Json(Tls, other.Tls)
+        && SpecEquality.Json(Secrets, other.Secrets)
+        && MaxConnections == other.MaxConnections
+        && TrustHostCas == other.TrustHostCas;
+
+    /// <summary>A hash consistent with <see cref="Equals(NetworkSpec?)"/>.</summary>
+    public override int GetHashCode() => HashCode.Combine(Enabled, SpecEquality.SequenceHash(Ports), MaxConnections, TrustHostCas);
 }

@@ -39,6 +39,14 @@ public abstract record Patch
 
         /// <summary>Whether an existing file may be replaced. Required on read.</summary>
         public bool Replace { get; init; }
+
+        /// <summary>Whether both write the same bytes to the same path with the same mode and replace flag.</summary>
+        public bool Equals(File? other) =>
+            other is not null && Path == other.Path && Content.Span.SequenceEqual(other.Content.Span)
+            && Mode == other.Mode && Replace == other.Replace;
+
+        /// <summary>A hash consistent with <see cref="Equals(File?)"/>.</summary>
+        public override int GetHashCode() => HashCode.Combine(Path, Content.Length, Mode, Replace);
     }
 
     /// <summary>Copy a host file into the rootfs.</summary>

@@ -37,4 +37,22 @@ public sealed record SandboxRuntimeOptions
 
     /// <summary>Force-disable metrics sampling regardless of <see cref="MetricsSampleIntervalMs"/>.</summary>
     public bool DisableMetricsSample { get; init; }
+
+    /// <summary>Whether both hold the same values (scripts and argv lists compared by content).</summary>
+    public bool Equals(SandboxRuntimeOptions? other) =>
+        other is not null
+        && Workdir == other.Workdir
+        && Shell == other.Shell
+        && SpecEquality.Map(Scripts, other.Scripts)
+        && SpecEquality.Sequence(Entrypoint, other.Entrypoint)
+        && SpecEquality.Sequence(Cmd, other.Cmd)
+        && Hostname == other.Hostname
+        && User == other.User
+        && LogLevel == other.LogLevel
+        && MetricsSampleIntervalMs == other.MetricsSampleIntervalMs
+        && DisableMetricsSample == other.DisableMetricsSample;
+
+    /// <summary>A hash consistent with <see cref="Equals(SandboxRuntimeOptions?)"/>.</summary>
+    public override int GetHashCode() =>
+        HashCode.Combine(Workdir, Shell, Scripts.Count, SpecEquality.SequenceHash(Entrypoint), SpecEquality.SequenceHash(Cmd), Hostname, User, MetricsSampleIntervalMs);
 }

@@ -49,4 +49,26 @@ public sealed record SandboxSpec
 
     /// <summary>Lifecycle policy.</summary>
     public SandboxPolicy Lifecycle { get; init; } = new();
+
+    /// <summary>Whether both specs hold the same values (lists, labels and nested records compared by content).</summary>
+    public bool Equals(SandboxSpec? other) =>
+        other is not null
+        && Name == other.Name
+        && Equals(Image, other.Image)
+        && Equals(Resources, other.Resources)
+        && Equals(Runtime, other.Runtime)
+        && SpecEquality.Sequence(Env, other.Env)
+        && SpecEquality.Map(Labels, other.Labels)
+        && SpecEquality.Sequence(Rlimits, other.Rlimits)
+        && SpecEquality.Sequence(Mounts, other.Mounts)
+        && SpecEquality.Sequence(Patches, other.Patches)
+        && Equals(Network, other.Network)
+        && Equals(Init, other.Init)
+        && PullPolicy == other.PullPolicy
+        && SecurityProfile == other.SecurityProfile
+        && Equals(Lifecycle, other.Lifecycle);
+
+    /// <summary>A hash consistent with <see cref="Equals(SandboxSpec?)"/>.</summary>
+    public override int GetHashCode() =>
+        HashCode.Combine(Name, Image, Resources, SpecEquality.SequenceHash(Env), Labels.Count, SpecEquality.SequenceHash(Mounts), PullPolicy, Lifecycle);
 }

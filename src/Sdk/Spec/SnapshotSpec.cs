@@ -17,4 +17,12 @@ public sealed record SnapshotSpec
 
     /// <summary>Whether upper-layer content integrity is computed and recorded at creation time.</summary>
     public bool RecordIntegrity { get; init; }
+
+    /// <summary>Whether both hold the same values (labels compared in order).</summary>
+    public bool Equals(SnapshotSpec? other) =>
+        other is not null && SourceSandbox == other.SourceSandbox && Equals(Destination, other.Destination)
+        && SpecEquality.Sequence(Labels, other.Labels) && Force == other.Force && RecordIntegrity == other.RecordIntegrity;
+
+    /// <summary>A hash consistent with <see cref="Equals(SnapshotSpec?)"/>.</summary>
+    public override int GetHashCode() => HashCode.Combine(SourceSandbox, Destination, SpecEquality.SequenceHash(Labels), Force, RecordIntegrity);
 }

@@ -23,4 +23,12 @@ public sealed record VolumeSpec
 
     /// <summary>Labels, in order. JSON array of <c>[key, value]</c> pairs, required.</summary>
     public IReadOnlyList<(string Key, string Value)> Labels { get; init; } = [];
+
+    /// <summary>Whether both hold the same values (labels compared in order).</summary>
+    public bool Equals(VolumeSpec? other) =>
+        other is not null && Name == other.Name && Kind == other.Kind && QuotaMib == other.QuotaMib
+        && CapacityMib == other.CapacityMib && SpecEquality.Sequence(Labels, other.Labels);
+
+    /// <summary>A hash consistent with <see cref="Equals(VolumeSpec?)"/>.</summary>
+    public override int GetHashCode() => HashCode.Combine(Name, Kind, QuotaMib, CapacityMib, SpecEquality.SequenceHash(Labels));
 }
