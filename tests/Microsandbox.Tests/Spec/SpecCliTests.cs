@@ -101,10 +101,11 @@ public class SpecCliTests
         Assert.Equal("", invalid.Stdout);
         Assert.Equal("error: $.resources.cpus: expected an integer 0..255\n", invalid.Stderr);
 
-        var valid = await RunChildAsync(cli, "spec", "validate", Path.Combine(SpecFixtures.Root, "SandboxSpec.full.json"));
+        // A label key with a non-ASCII character: the output must stay UTF-8 even under the C locale.
+        var valid = await RunChildAsync(cli, "spec", "validate", Path.Combine(SpecFixtures.Root, "SandboxSpec.disk-image-rootfs.json"));
         Assert.Equal("", valid.Stderr);
         Assert.Equal(ExitCodes.Success, valid.ExitCode);
-        Assert.Equal(SpecFixtures.Read("SandboxSpec.full.json") + "\n", valid.Stdout);
+        Assert.Equal(SpecFixtures.Read("SandboxSpec.disk-image-rootfs.json") + "\n", valid.Stdout);
     }
 
     private static (int ExitCode, string Stdout, string Stderr) RunInProcess(params string[] args)
@@ -122,7 +123,11 @@ public class SpecCliTests
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
+            StandardOutputEncoding = System.Text.Encoding.UTF8,
+            StandardErrorEncoding = System.Text.Encoding.UTF8,
         };
+        start.Environment["LC_ALL"] = "C";
+        start.Environment["LANG"] = "C";
         start.ArgumentList.Add(cli);
         foreach (var arg in args) start.ArgumentList.Add(arg);
         using var process = Process.Start(start)!;
