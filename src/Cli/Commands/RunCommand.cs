@@ -1,0 +1,85 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Net;
+using Microsandbox.Engines;
+using Microsoft.Extensions.Logging;
+
+namespace Microsandbox.Cli.Commands;
+
+/// <summary>
+/// <c>microsandbox run [--name N] [--image DIR|DISK|REF] [--cpus N] [--memory MiB] [-v HOST:GUEST[:ro]] [-p HOST:GUEST]
+/// [-e K=V] [--engine auto|qemu|krun] -- CMD ARGS…</c>: boots a throwaway sandbox, runs one command with its output
+/// streamed, exits with the command's code and leaves nothing behind.
+/// </summary>
+public static class RunCommand
+{
+    /// <summary>Builds the command.</summary>
+    public static Command Create()
+    {
+        var name = new Option<string?>("--name") { Description = "Sandbox name (default: run-<random>)." };
+        var image = new Option<string?>("--image") { Description = "Root directory, disk image or OCI reference (default: the built-in busybox root)." };
+        var cpus = new Option<byte>("--cpus") { DefaultValueFactory = _ => 1, Description = "Virtual CPUs." };
+        var memory = new Option<uint>("--memory") { DefaultValueFactory = _ => 512, Description = "Guest memory in MiB." };
+        var volumes = new Option<string[]>("--volume", "-v") { Description = "Bind mount HOST:GUEST[:ro].", AllowMultipleArgumentsPerToken = false };
+        var ports = new Option<string[]>("--publish", "-p") { Description = "Publish HOST:GUEST (TCP on 127.0.0.1)." };
+        var env = new Option<string[]>("--env", "-e") { Description = "Environment variable K=V." };
+        var workdir = new Option<string?>("--workdir", "-w") { Description = "Working directory in the guest." };
+        var engine = new Option<EngineKind>("--engine") { DefaultValueFactory = _ => EngineKind.Auto, Description = "auto, qemu or krun." };
+        var verbose = new Option<bool>("--verbose") { Description = "Log progress to stderr." };
+        var command = new Argument<string[]>("command") { Arity = ArgumentArity.OneOrMore, Description = "The command and its arguments (after --)." };
+
+        var run = new Command("run", "Boot a throwaway sandbox, run one command in it, and remove it.")
+        {
+            name, image, cpus, memory, volumes, ports, env, workdir, engine, verbose, command,
+        };
+        run.SetAction(async (parse, ct) =>
+        {
+            var argv = parse.GetValue(command)!;
+            var builder = new SandboxBuilder(parse.GetValue(name) ?? "run-" + Guid.NewGuid().ToString("N")[..12])
+                .Cpus(parse.GetValue(cpus)).Memory(parse.GetValue(memory)).Ephemeral();
+            if (parse.GetValue(image) is { } img) builder = builder.Image(img);
+            if (parse.GetValue(workdir) is { } wd) builder = builder.Workdir(wd);
+            foreach (var v in parse.GetValue(volumes) ?? []) builder = AddVolume(builder, v);
+            foreach (var p in parse.GetValue(ports) ?? []) builder = AddPort(builder, p);
+            foreach (var e in parse.GetValue(env) ?? [])
+            {
+                int eq = e.IndexOf('=', StringComparison.Ordinal);
+                if (eq <= 0) throw new InvalidConfigException($"--env '{e}': expected K=V");
+                builder = builder.Env(e[..eq], e[(eq + 1)..]);
+            }
+            using var loggerFactory = LoggerFactory.Create(b =>
+            {
+                // Progress goes to stderr so stdout carries only the command's own output.
+                b.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)
+                    .SetMinimumLevel(parse.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning);
+            });
+            var options = new SandboxOptions { Engine = parse.GetValue(engine), LoggerFactory = loggerFactory };
+            await using var sandbox = await Sandbox.CreateAsync(builder, options, ct);
+            var stdout = Console.OpenStandardOutput();
+            var stderr = Console.OpenStandardError();
+            int code = await sandbox.ExecStreamingAsync(new ExecCommand(argv[0]) { Arguments = argv[1..] }, stdout, stderr, ct);
+            return code;
+        });
+        return run;
+    }
+
+    private static SandboxBuilder AddVolume(SandboxBuilder builder, string spec)
+    {
+        var parts = spec.Split(':');
+        bool ro = parts.Length == 3 && parts[2] == "ro";
+        if (parts.Length < 2 || parts.Length > 3 || (parts.Length == 3 && !ro) || parts[0].Length == 0 || parts[1].Length == 0)
+            throw new InvalidConfigException($"--volume '{spec}': expected HOST:GUEST or HOST:GUEST:ro");
+        var host = Path.GetFullPath(parts[0]);
+        return builder.Volume(parts[1], m => ro ? m.Bind(host).Readonly() : m.Bind(host));
+    }
+
+    private static SandboxBuilder AddPort(SandboxBuilder builder, string spec)
+    {
+        var parts = spec.Split(':');
+        if (parts.Length != 2
+            || !ushort.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var host)
+            || !ushort.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var guest))
+            throw new InvalidConfigException($"--publish '{spec}': expected HOST:GUEST port numbers");
+        return builder.PortBind(IPAddress.Loopback, host, guest);
+    }
+}

@@ -1,0 +1,306 @@
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Microsandbox.Agent;
+using Microsandbox.Engines.Qemu;
+using Microsandbox.Host;
+using Microsandbox.State;
+
+namespace Microsandbox.Runtime;
+
+/// <summary>
+/// One running QEMU microVM and everything around it (the C# port of upstream's VM runtime): the run row, the VMM
+/// process, the guest agent port, the bootstrap frame, the client relay, the watchdog / signal / idle / max-duration
+/// policies, and the final bookkeeping (run row terminated with its reason, sandbox row stopped or, when ephemeral,
+/// removed, sockets and directories cleaned).
+/// </summary>
+internal sealed class QemuSandboxHost
+{
+    private static readonly TimeSpan GracefulShutdown = TimeSpan.FromSeconds(5);
+    private readonly SandboxProcessArgs _args;
+    private readonly LaunchConfig _launch;
+    private readonly RuntimeLog _log;
+    private readonly TaskCompletionSource<TerminationReason> _stop = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly string _vmSocketPath;
+    private readonly string _consoleLog;
+    private ChildProcess? _qemu;
+    private Socket? _listener;
+    private StateStore? _store;
+    private long _runId = -1;
+
+    public QemuSandboxHost(SandboxProcessArgs args, LaunchConfig launch, RuntimeLog log)
+    {
+        _args = args;
+        _launch = launch;
+        _log = log;
+        // Next to the relay socket: short enough for sun_path whatever the sandbox name is.
+        _vmSocketPath = Path.Combine(Path.GetDirectoryName(launch.AgentSock)!, "vm.sock");
+        _consoleLog = Path.Combine(launch.LogDir, "console.log");
+    }
+
+    /// <summary>Hosts the VM until it ends; returns the process exit code.</summary>
+    public int Run()
+    {
+        TerminationReason reason = TerminationReason.InternalError;
+        int exitCode = 1;
+        string? detail = null;
+        try
+        {
+            Prepare();
+            StartVmm();
+            (reason, exitCode) = RunAsync().GetAwaiter().GetResult();
+        }
+        catch (Exception e)
+        {
+            detail = e is MicrosandboxException ? e.Message : e.ToString();
+            _log.Error($"sandbox failed: {detail}");
+            reason = TerminationReason.Failed;
+        }
+        finally
+        {
+            StopVmm();
+            Finish(reason, exitCode, detail);
+        }
+        return reason is TerminationReason.Failed or TerminationReason.InternalError ? 1 : 0;
+    }
+
+    private void Prepare()
+    {
+        Directory.CreateDirectory(_launch.RuntimeDir);
+        Directory.CreateDirectory(Path.GetDirectoryName(_launch.AgentSock)!);
+        foreach (var stale in new[] { _launch.AgentSock, _vmSocketPath })
+            if (File.Exists(stale)) File.Delete(stale);
+
+        _store = StateStore.OpenAsync(Path.GetDirectoryName(Path.GetDirectoryName(_launch.DbPath)!)!).GetAwaiter().GetResult();
+        _runId = _store.InsertRunAsync(_args.SandboxId, Environment.ProcessId).GetAwaiter().GetResult().Id;
+
+        _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        _listener.Bind(new UnixDomainSocketEndPoint(_vmSocketPath));
+        _listener.Listen(1);
+    }
+
+    private void StartVmm()
+    {
+        var argv = QemuCommandLine.Build(_launch, _args.Vcpus, _args.MemoryMib, _vmSocketPath, _consoleLog);
+        // setpriv makes QEMU die with this process even on SIGKILL (PR_SET_PDEATHSIG survives exec).
+        var program = File.Exists("/usr/bin/setpriv")
+            ? new List<string> { "/usr/bin/setpriv", "--pdeathsig", "KILL", "--" }.Concat(argv).ToList()
+            : argv.ToList();
+        _log.Info($"entering VM: {string.Join(' ', argv)}");
+        if (!File.Exists(argv[0]))
+            throw new MicrosandboxException($"QEMU not found at {argv[0]}: install the Debian package qemu-system-x86 (./build.sh Install)");
+        _qemu = ChildProcess.Start(program, [], stdout: 2, stderr: 2, newSession: false);
+        _log.Info($"qemu pid {_qemu.Pid} ({_launch.Qemu!.Accel})");
+    }
+
+    private async Task<(TerminationReason, int)> RunAsync()
+    {
+        var qemu = _qemu!;
+        var qemuExit = qemu.WaitForExitAsync();
+        var readyTimeout = TimeSpan.FromSeconds(Math.Max(1, _launch.Qemu!.ReadyTimeoutSecs));
+        using var bootCts = new CancellationTokenSource(readyTimeout);
+
+        var acceptTask = _listener!.AcceptAsync(bootCts.Token).AsTask();
+        if (await Task.WhenAny(acceptTask, qemuExit).ConfigureAwait(false) == qemuExit)
+            throw new MicrosandboxException($"QEMU exited with code {qemuExit.Result} before attaching the agent port; see {Path.Combine(_launch.LogDir, "runtime.log")}");
+        Socket guestSocket;
+        try
+        {
+            guestSocket = await acceptTask.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new MicrosandboxException($"QEMU did not attach the agent port within {readyTimeout.TotalSeconds:0} s");
+        }
+        _listener.Dispose();
+        File.Delete(_vmSocketPath);
+
+        var guest = new NetworkStream(guestSocket, ownsSocket: true);
+        var bootstrapPayload = JsonToCbor.Encode(JsonSerializer.SerializeToElement(_launch.Bootstrap));
+        await using var relay = new AgentRelay(guest, _launch.AgentSock);
+        await relay.SendToGuestAsync(AgentProtocol.BuildFrame(MessageType.Bootstrap, 0, bootstrapPayload), bootCts.Token).ConfigureAwait(false);
+        relay.Start();
+
+        var ready = relay.Ready;
+        var first = await Task.WhenAny(ready, qemuExit, Task.Delay(readyTimeout)).ConfigureAwait(false);
+        if (first == qemuExit)
+            throw new MicrosandboxException($"the guest stopped (QEMU exit code {qemuExit.Result}) before its agent was ready; guest console: {Tail(_consoleLog)}");
+        if (first != ready)
+            throw new MicrosandboxException($"the guest agent did not report ready within {readyTimeout.TotalSeconds:0} s; guest console: {Tail(_consoleLog)}");
+        await ready.ConfigureAwait(false);
+        _log.Info("guest agent ready; relay listening on " + _launch.AgentSock);
+
+        using var signals = WatchSignals();
+        StartParentWatchdog();
+        StartPolicies(relay);
+
+        var ended = await Task.WhenAny(_stop.Task, qemuExit).ConfigureAwait(false);
+        if (ended == qemuExit)
+        {
+            int code = qemuExit.Result;
+            _log.Info($"VM exited with code {code}");
+            return (code == 0 ? TerminationReason.Completed : TerminationReason.Failed, code);
+        }
+
+        var reason = await _stop.Task.ConfigureAwait(false);
+        _log.Info($"stopping VM: {reason}");
+        try
+        {
+            await relay.SendToGuestAsync(AgentProtocol.BuildFrame(MessageType.Shutdown, 0, AgentProtocol.EmptyPayload), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or MicrosandboxException)
+        {
+            _log.Warn($"could not ask the guest to shut down: {e.Message}");
+        }
+        if (await Task.WhenAny(qemuExit, Task.Delay(GracefulShutdown)).ConfigureAwait(false) != qemuExit)
+        {
+            _log.Warn("guest did not power off in time; killing QEMU");
+            qemu.Kill();
+        }
+        int exit = await qemuExit.ConfigureAwait(false);
+        return (reason, exit);
+    }
+
+    private IDisposable WatchSignals()
+    {
+        var regs = new List<PosixSignalRegistration>();
+        foreach (var sig in new[] { PosixSignal.SIGTERM, PosixSignal.SIGINT, PosixSignal.SIGHUP })
+        {
+            regs.Add(PosixSignalRegistration.Create(sig, ctx =>
+            {
+                ctx.Cancel = true;
+                _stop.TrySetResult(TerminationReason.Signal);
+            }));
+        }
+        return new Disposables(regs);
+    }
+
+    private void StartParentWatchdog()
+    {
+        if (_args.ParentWatchFd is not int fd) return;
+        var thread = new Thread(() =>
+        {
+            var buf = new byte[1];
+            while (true)
+            {
+                int n;
+                unsafe
+                {
+                    fixed (byte* p = buf) n = (int)Libc.read(fd, p, 1);
+                }
+                if (n < 0 && Marshal.GetLastPInvokeError() == Libc.EINTR) continue;
+                if (n == 1 && buf[0] == 1)
+                {
+                    _log.Info("creator detached; the sandbox keeps running without it");
+                    return;
+                }
+                if (n == 1) continue;
+                _log.Info("creator process exited");
+                _stop.TrySetResult(TerminationReason.Signal);
+                return;
+            }
+        })
+        { IsBackground = true, Name = "parent-watchdog" };
+        thread.Start();
+    }
+
+    private void StartPolicies(AgentRelay relay)
+    {
+        if (_launch.Lifecycle.MaxDurationSecs is ulong max)
+        {
+            _ = Task.Delay(TimeSpan.FromSeconds(max)).ContinueWith(_ => _stop.TrySetResult(TerminationReason.MaxDurationExceeded), TaskScheduler.Default);
+        }
+        if (_launch.Lifecycle.IdleTimeoutSecs is ulong idleSecs)
+        {
+            var idle = TimeSpan.FromSeconds(idleSecs);
+            _ = Task.Run(async () =>
+            {
+                while (!_stop.Task.IsCompleted)
+                {
+                    var quiet = DateTime.UtcNow - relay.LastActivityUtc;
+                    if (quiet >= idle && relay.ConnectedClients == 0)
+                    {
+                        _stop.TrySetResult(TerminationReason.IdleTimeout);
+                        return;
+                    }
+                    var wait = idle - quiet;
+                    await Task.Delay(wait > TimeSpan.FromMilliseconds(200) ? wait : TimeSpan.FromMilliseconds(200)).ConfigureAwait(false);
+                }
+            });
+        }
+    }
+
+    private void StopVmm()
+    {
+        if (_qemu is { } q && !q.TryReap())
+        {
+            q.Kill();
+            q.WaitForExitAsync().GetAwaiter().GetResult();
+        }
+        _listener?.Dispose();
+    }
+
+    private void Finish(TerminationReason reason, int exitCode, string? detail)
+    {
+        foreach (var path in new[] { _launch.AgentSock, _vmSocketPath })
+        {
+            try { File.Delete(path); } catch (IOException) { }
+        }
+        if (_store is null) return;
+        try
+        {
+            if (_runId >= 0)
+                _store.EndRunAsync(_runId, new RunTermination(reason, exitCode, null, detail), SandboxStatus.Stopped, removeIfEphemeral: true)
+                    .GetAwaiter().GetResult();
+            if (_store.GetSandboxByIdAsync(_args.SandboxId).GetAwaiter().GetResult() is null)
+            {
+                TryDeleteDirectory(Path.Combine(_launch.SandboxesDir, _args.Name));
+                _log.Info("ephemeral sandbox removed");
+            }
+            _log.Info($"--- sandbox stopped ({reason}) ---");
+        }
+        catch (Exception e)
+        {
+            _log.Error($"could not record the end of the run: {e.Message}");
+        }
+        finally
+        {
+            _store.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    private static void TryDeleteDirectory(string path)
+    {
+        try
+        {
+            if (Directory.Exists(path)) Directory.Delete(path, recursive: true);
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+
+    /// <summary>The last lines of a log, for error messages that must carry the guest's own words.</summary>
+    internal static string Tail(string path, int lines = 15)
+    {
+        try
+        {
+            if (!File.Exists(path)) return "(no console output)";
+            var all = File.ReadAllLines(path);
+            var tail = all.Skip(Math.Max(0, all.Length - lines));
+            var text = string.Join(" | ", tail.Select(l => l.Trim()).Where(l => l.Length > 0));
+            return text.Length == 0 ? "(no console output)" : text;
+        }
+        catch (IOException)
+        {
+            return "(console log unreadable)";
+        }
+    }
+
+    private sealed class Disposables(IEnumerable<IDisposable> items) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var i in items) i.Dispose();
+        }
+    }
+}

@@ -1,0 +1,182 @@
+using Microsandbox.Agent;
+using Microsandbox.Config;
+using Microsandbox.Engines;
+using Microsandbox.Host;
+using Microsandbox.Spawn;
+using Microsandbox.Spec;
+using Microsandbox.State;
+using Microsoft.Extensions.Logging;
+
+namespace Microsandbox.Runtime;
+
+/// <summary>
+/// The create path shared by every front end: pick the engine, write the sandbox row, plan and spawn the sandbox
+/// process, connect to its relay, apply patches. Any failure on the way leaves nothing running and no row behind.
+/// </summary>
+internal static class SandboxLauncher
+{
+    public static async Task<Sandbox> LaunchAsync(SandboxConfig config, SandboxOptions options, CancellationToken cancellationToken)
+    {
+        options.Validate();
+        var logger = options.LoggerFactory.CreateLogger("Microsandbox.Sandbox");
+        var home = options.Home;
+        var name = config.Spec.Name;
+        var engine = EngineSelector.Select(options, logger);
+        var spec = engine.Engine.ResolveImage(config.WithDefaults().Spec);
+        spec = AssignHostPorts(spec);
+
+        logger.LogInformation("creating sandbox {Name} ({Engine}: {Reason})", name, engine.Engine.Name, engine.Reason);
+        SandboxRecord record;
+        await using (var store = await StateStore.OpenAsync(home.Root, cancellationToken).ConfigureAwait(false))
+        {
+            await store.SweepStaleAsync(cancellationToken).ConfigureAwait(false);
+            await ClearExistingAsync(store, home, name, config.ReplaceExisting, logger, cancellationToken).ConfigureAwait(false);
+            record = await store.InsertSandboxAsync(name, SpecJson.Serialize(config.Spec), SandboxStatus.Running, cancellationToken).ConfigureAwait(false);
+        }
+
+        SpawnedSandbox? process = null;
+        AgentClient? agent = null;
+        try
+        {
+            var launch = engine.Engine.Complete(LaunchPlanner.Plan(spec, (int)record.Id, home), spec);
+            if (launch.Qemu is { } q) launch = launch with { Qemu = q with { ReadyTimeoutSecs = (ulong)Math.Ceiling(options.BootTimeout.TotalSeconds) } };
+            var request = new SandboxLaunchRequest(engine.Engine.SandboxProcessProgram, home, name, (int)record.Id,
+                spec.Resources.Cpus, (int)spec.Resources.MemoryMib, launch, SpawnMode.Attached, LogLevelFlag(spec.Runtime.LogLevel));
+            logger.LogInformation("booting {Name}: {Cpus} vCPU, {Memory} MiB", name, spec.Resources.Cpus, spec.Resources.MemoryMib);
+            process = await SandboxSpawner.SpawnAsync(request, logger, cancellationToken).ConfigureAwait(false);
+            agent = await ConnectAsync(process, launch.AgentSock, options.BootTimeout + TimeSpan.FromSeconds(5), home, name, cancellationToken).ConfigureAwait(false);
+            logger.LogInformation("sandbox {Name} is ready", name);
+            await PatchApplier.ApplyAsync(agent, spec.Patches, cancellationToken).ConfigureAwait(false);
+            var ports = launch.Qemu?.Ports ?? [];
+            return Sandbox.Attach(config.Spec, record.Id, engine, options, logger, process, agent, ports);
+        }
+        catch
+        {
+            if (agent is not null) await agent.DisposeAsync().ConfigureAwait(false);
+            if (process is not null)
+            {
+                process.Signal(Libc.SIGKILL);
+                await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+                process.Dispose();
+            }
+            await MarkKilledAsync(home, record.Id, CancellationToken.None).ConfigureAwait(false);
+            await RemoveStoppedAsync(home, name, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static async Task<AgentClient> ConnectAsync(SpawnedSandbox process, string socket, TimeSpan timeout, MicrosandboxHome home, string name, CancellationToken cancellationToken)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cts.CancelAfter(timeout);
+        var exited = process.WaitForExitAsync(cts.Token);
+        while (true)
+        {
+            if (File.Exists(socket))
+            {
+                try
+                {
+                    return await AgentClient.ConnectAsync(socket, cts.Token).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is AgentConnectionException or IOException or System.Net.Sockets.SocketException && !cts.IsCancellationRequested)
+                {
+                    // The relay appears slightly before it accepts; retry.
+                }
+            }
+            if (exited.IsCompleted)
+                throw new SandboxStartException(name, $"the sandbox process exited before its guest was ready: {Diagnostics(home, name)}");
+            try
+            {
+                await Task.Delay(25, cts.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new SandboxStartException(name, $"the guest agent did not become ready within {timeout.TotalSeconds:0} s: {Diagnostics(home, name)}");
+            }
+        }
+    }
+
+    private static string Diagnostics(MicrosandboxHome home, string name)
+    {
+        var runtime = Path.Combine(home.LogDirectory(name), "runtime.log");
+        var console = Path.Combine(home.LogDirectory(name), "console.log");
+        return $"runtime.log: {QemuSandboxHost.Tail(runtime, 6)}; guest console: {QemuSandboxHost.Tail(console, 10)}";
+    }
+
+    private static async Task ClearExistingAsync(StateStore store, MicrosandboxHome home, string name, bool replace, ILogger logger, CancellationToken cancellationToken)
+    {
+        var existing = await store.GetSandboxAsync(name, cancellationToken).ConfigureAwait(false);
+        if (existing is null) return;
+        bool live = LifecycleLock.IsHeld(home, name);
+        if (!replace)
+        {
+            throw new MicrosandboxException(live
+                ? $"a sandbox named '{name}' is already running; stop it first or build with .Replace()"
+                : $"a sandbox named '{name}' already exists ({existing.Status}); remove it (microsandbox rm {name}) or build with .Replace()");
+        }
+        logger.LogInformation("replacing existing sandbox {Name}", name);
+        if (live) await StopByNameAsync(store, home, name, cancellationToken).ConfigureAwait(false);
+        await store.DeleteSandboxAsync(name, cancellationToken).ConfigureAwait(false);
+        DeleteDirectory(home.SandboxDirectory(name));
+    }
+
+    /// <summary>Stops a sandbox that some other handle (or process) owns: SIGTERM to its run's pid, then SIGKILL.</summary>
+    public static async Task StopByNameAsync(StateStore store, MicrosandboxHome home, string name, CancellationToken cancellationToken)
+    {
+        var sandbox = await store.GetSandboxAsync(name, cancellationToken).ConfigureAwait(false);
+        if (sandbox is null) return;
+        var run = await store.GetActiveRunAsync(sandbox.Id, cancellationToken).ConfigureAwait(false);
+        if (run?.Pid is not int pid || !Libc.ProcessExists(pid)) return;
+        Libc.kill(pid, Libc.SIGTERM);
+        for (int i = 0; i < 200 && LifecycleLock.IsHeld(home, name); i++) await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+        if (LifecycleLock.IsHeld(home, name))
+        {
+            Libc.kill(pid, Libc.SIGKILL);
+            for (int i = 0; i < 100 && LifecycleLock.IsHeld(home, name); i++) await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+            await MarkKilledAsync(home, sandbox.Id, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Records a sandbox whose process was killed (it could not write its own end): run terminated by signal, sandbox stopped.</summary>
+    public static async Task MarkKilledAsync(MicrosandboxHome home, long sandboxId, CancellationToken cancellationToken)
+    {
+        await using var store = await StateStore.OpenAsync(home.Root, cancellationToken).ConfigureAwait(false);
+        var run = await store.GetActiveRunAsync(sandboxId, cancellationToken).ConfigureAwait(false);
+        if (run is not null)
+            await store.EndRunAsync(run.Id, new RunTermination(TerminationReason.Signal, null, 9, "killed"), SandboxStatus.Stopped, removeIfEphemeral: false, cancellationToken).ConfigureAwait(false);
+        else
+            await store.UpdateSandboxStatusAsync(sandboxId, SandboxStatus.Stopped, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Deletes a stopped sandbox's row and directory; nothing happens when it is already gone.</summary>
+    public static async Task RemoveStoppedAsync(MicrosandboxHome home, string name, CancellationToken cancellationToken)
+    {
+        if (LifecycleLock.IsHeld(home, name))
+            throw new MicrosandboxException($"sandbox '{name}' is still running; stop it before removing it");
+        await using (var store = await StateStore.OpenAsync(home.Root, cancellationToken).ConfigureAwait(false))
+            await store.DeleteSandboxAsync(name, cancellationToken).ConfigureAwait(false);
+        DeleteDirectory(home.SandboxDirectory(name));
+    }
+
+    private static void DeleteDirectory(string path)
+    {
+        try
+        {
+            if (Directory.Exists(path)) Directory.Delete(path, recursive: true);
+        }
+        catch (DirectoryNotFoundException) { }
+    }
+
+    private static SandboxSpec AssignHostPorts(SandboxSpec spec)
+    {
+        if (spec.Network.Ports.All(p => p.HostPort != 0)) return spec;
+        var ports = spec.Network.Ports.Select(p => p.HostPort != 0 ? p : p with { HostPort = (ushort)Sandbox.FreeTcpPort(p.HostBind) }).ToList();
+        return spec with { Network = spec.Network with { Ports = ports } };
+    }
+
+    private static string? LogLevelFlag(SandboxLogLevel? level) => level switch
+    {
+        null => null,
+        SandboxLogLevel l => "--" + l.ToString().ToLowerInvariant(),
+    };
+}

@@ -1,0 +1,79 @@
+using System.Runtime.CompilerServices;
+using Microsandbox.Agent;
+
+namespace Microsandbox;
+
+public sealed partial class Sandbox
+{
+    /// <summary>Runs <paramref name="command"/> and waits for it, buffering its output.</summary>
+    /// <exception cref="ExecFailedException">The command could not be started (e.g. it does not exist).</exception>
+    public async Task<ExecOutput> ExecAsync(ExecCommand command, CancellationToken cancellationToken = default)
+    {
+        using var stdout = new MemoryStream();
+        using var stderr = new MemoryStream();
+        int code = await ExecStreamingAsync(command, stdout, stderr, cancellationToken).ConfigureAwait(false);
+        return new ExecOutput(code, stdout.ToArray(), stderr.ToArray());
+    }
+
+    /// <summary>Runs <paramref name="command"/>, copying its output to <paramref name="stdout"/> and <paramref name="stderr"/> as it arrives; returns the exit code.</summary>
+    public async Task<int> ExecStreamingAsync(ExecCommand command, Stream stdout, Stream stderr, CancellationToken cancellationToken = default)
+    {
+        int? code = null;
+        await foreach (var e in ExecEventsAsync(command, cancellationToken).ConfigureAwait(false))
+        {
+            switch (e)
+            {
+                case ExecEvent.Stdout o:
+                    await stdout.WriteAsync(o.Data, cancellationToken).ConfigureAwait(false);
+                    await stdout.FlushAsync(cancellationToken).ConfigureAwait(false);
+                    break;
+                case ExecEvent.Stderr o:
+                    await stderr.WriteAsync(o.Data, cancellationToken).ConfigureAwait(false);
+                    await stderr.FlushAsync(cancellationToken).ConfigureAwait(false);
+                    break;
+                case ExecEvent.Exited x:
+                    code = x.Code;
+                    break;
+            }
+        }
+        return code ?? throw new MicrosandboxException($"exec '{command.Program}': the session ended without an exit code");
+    }
+
+    /// <summary>
+    /// Runs <paramref name="command"/> and yields its events (started, stdout, stderr, exited) as they happen.
+    /// A command that cannot start surfaces as <see cref="ExecFailedException"/>.
+    /// </summary>
+    public async IAsyncEnumerable<ExecEvent> ExecEventsAsync(ExecCommand command, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await using var session = await StartAsync(command, cancellationToken).ConfigureAwait(false);
+        // Buffered and streamed runs are non-interactive: feed what there is, then end of file.
+        if (command.Stdin is { Length: > 0 } input)
+            await session.WriteStdinAsync(input, cancellationToken).ConfigureAwait(false);
+        await session.CloseStdinAsync(cancellationToken).ConfigureAwait(false);
+        await foreach (var e in session.ReadEventsAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (e is ExecEvent.Failed failed)
+                throw new ExecFailedException(command.Program, failed.Error);
+            yield return e;
+        }
+    }
+
+    /// <summary>Starts <paramref name="command"/> and returns its live session (events, stdin, signals, resize).</summary>
+    public Task<ExecSession> StartAsync(ExecCommand command, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        command.Validate();
+        var request = new ExecRequest(command.Program)
+        {
+            Args = command.Arguments,
+            Env = command.Environment.Select(kv => kv.Key + "=" + kv.Value).ToArray(),
+            Cwd = command.WorkingDirectory,
+            User = command.User,
+            Tty = command.Tty,
+        };
+        return _agent.ExecAsync(request, cancellationToken);
+    }
+
+    /// <summary>Checks the guest agent answers.</summary>
+    public Task PingAsync(CancellationToken cancellationToken = default) => _agent.PingAsync(cancellationToken);
+}

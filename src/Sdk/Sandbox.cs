@@ -1,0 +1,161 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsandbox.Agent;
+using Microsandbox.Engines;
+using Microsandbox.Host;
+using Microsandbox.Runtime;
+using Microsandbox.Spawn;
+using Microsandbox.Spec;
+using Microsandbox.State;
+using Microsoft.Extensions.Logging;
+
+namespace Microsandbox;
+
+/// <summary>
+/// A running microVM. Create one with <see cref="CreateAsync(SandboxBuilder, SandboxOptions?, CancellationToken)"/>,
+/// run commands and move files through it, and dispose it to stop the VM (and remove it when it is ephemeral).
+/// The VM also stops when the process that created it dies.
+/// </summary>
+public sealed partial class Sandbox : IAsyncDisposable
+{
+    private readonly SandboxOptions _options;
+    private readonly ILogger _logger;
+    private readonly SpawnedSandbox _process;
+    private readonly AgentClient _agent;
+    private readonly IReadOnlyList<QemuPortForward> _ports;
+    private int _stopped;
+
+    private Sandbox(SandboxSpec spec, long id, EngineChoice engine, SandboxOptions options, ILogger logger,
+        SpawnedSandbox process, AgentClient agent, IReadOnlyList<QemuPortForward> ports)
+    {
+        Spec = spec;
+        Id = id;
+        EngineName = engine.Engine.Name;
+        EngineReason = engine.Reason;
+        _options = options;
+        _logger = logger;
+        _process = process;
+        _agent = agent;
+        _ports = ports;
+        Fs = new SandboxFileSystem(agent);
+    }
+
+    /// <summary>The sandbox name.</summary>
+    public string Name => Spec.Name;
+
+    /// <summary>The spec the sandbox was created from.</summary>
+    public SandboxSpec Spec { get; }
+
+    /// <summary>The sandbox row id in the state database.</summary>
+    public long Id { get; }
+
+    /// <summary>qemu or krun.</summary>
+    public string EngineName { get; }
+
+    /// <summary>Why that engine was chosen.</summary>
+    public string EngineReason { get; }
+
+    /// <summary>The sandbox process id.</summary>
+    public int ProcessId => _process.Pid;
+
+    /// <summary>Files in the guest.</summary>
+    public SandboxFileSystem Fs { get; }
+
+    /// <summary>The sandbox's log directory (<c>runtime.log</c>, <c>console.log</c>).</summary>
+    public string LogDirectory => _options.Home.LogDirectory(Name);
+
+    /// <summary>Boots a sandbox from <paramref name="builder"/> and returns once its guest agent answers.</summary>
+    public static Task<Sandbox> CreateAsync(SandboxBuilder builder, CancellationToken cancellationToken = default) =>
+        CreateAsync(builder, null, cancellationToken);
+
+    /// <summary>Boots a sandbox from <paramref name="builder"/> with explicit <paramref name="options"/>.</summary>
+    public static Task<Sandbox> CreateAsync(SandboxBuilder builder, SandboxOptions? options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return SandboxLauncher.LaunchAsync(builder.Build(), options ?? SandboxOptions.Default, cancellationToken);
+    }
+
+    internal static Sandbox Attach(SandboxSpec spec, long id, EngineChoice engine, SandboxOptions options, ILogger logger,
+        SpawnedSandbox process, AgentClient agent, IReadOnlyList<QemuPortForward> ports) =>
+        new(spec, id, engine, options, logger, process, agent, ports);
+
+    /// <summary>Runs <paramref name="program"/> with <paramref name="arguments"/> and waits for it.</summary>
+    public Task<ExecOutput> ExecAsync(string program, IEnumerable<string>? arguments = null, CancellationToken cancellationToken = default) =>
+        ExecAsync(new ExecCommand(program) { Arguments = arguments?.ToArray() ?? [] }, cancellationToken);
+
+    /// <summary>Runs <paramref name="script"/> with the sandbox's shell (<c>/bin/sh</c> unless the spec names another) as <c>sh -c SCRIPT</c>.</summary>
+    public Task<ExecOutput> ShellAsync(string script, CancellationToken cancellationToken = default) =>
+        ExecAsync(new ExecCommand(Spec.Runtime.Shell ?? "/bin/sh") { Arguments = ["-c", script] }, cancellationToken);
+
+    /// <summary>The host port that forwards to <paramref name="guestPort"/>.</summary>
+    /// <exception cref="InvalidOperationException">The port was not published.</exception>
+    public int GetMappedPort(int guestPort, PortProtocol protocol = PortProtocol.Tcp)
+    {
+        var proto = protocol == PortProtocol.Udp ? "udp" : "tcp";
+        var forward = _ports.FirstOrDefault(p => p.GuestPort == guestPort && p.Protocol == proto)
+            ?? throw new InvalidOperationException($"guest port {guestPort}/{proto} is not published; add it with SandboxBuilder.Port");
+        return forward.HostPort;
+    }
+
+    /// <summary>The host address a published guest port listens on.</summary>
+    public string GetMappedHost(int guestPort) =>
+        _ports.FirstOrDefault(p => p.GuestPort == guestPort)?.HostBind ?? IPAddress.Loopback.ToString();
+
+    /// <summary>The sandbox's runtime log and guest console, for diagnostics.</summary>
+    public async Task<string> GetLogsAsync(CancellationToken cancellationToken = default)
+    {
+        var parts = new List<string>();
+        foreach (var file in new[] { "runtime.log", "console.log" })
+        {
+            var path = Path.Combine(LogDirectory, file);
+            if (File.Exists(path)) parts.Add($"--- {file} ---\n" + await File.ReadAllTextAsync(path, cancellationToken).ConfigureAwait(false));
+        }
+        return string.Join('\n', parts);
+    }
+
+    /// <summary>Stops the VM: a graceful guest shutdown, then a kill after <see cref="SandboxOptions.StopTimeout"/>. Idempotent.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) == 1)
+        {
+            await _process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        await _agent.DisposeAsync().ConfigureAwait(false);
+        if (!_process.HasExited)
+        {
+            _logger.LogInformation("stopping sandbox {Name}", Name);
+            _process.Signal(Libc.SIGTERM);
+            var exited = _process.WaitForExitAsync(cancellationToken);
+            if (await Task.WhenAny(exited, Task.Delay(_options.StopTimeout, cancellationToken)).ConfigureAwait(false) != exited)
+            {
+                _logger.LogWarning("sandbox {Name} did not stop within {Timeout}; killing it", Name, _options.StopTimeout);
+                _process.Signal(Libc.SIGKILL);
+                await exited.ConfigureAwait(false);
+                await SandboxLauncher.MarkKilledAsync(_options.Home, Id, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        _process.Dispose();
+    }
+
+    /// <summary>Stops the VM if needed and deletes its row, logs and runtime files. Idempotent.</summary>
+    public async Task RemoveAsync(CancellationToken cancellationToken = default)
+    {
+        await StopAsync(cancellationToken).ConfigureAwait(false);
+        await SandboxLauncher.RemoveStoppedAsync(_options.Home, Name, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Stops the VM; ephemeral sandboxes are also removed.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Spec.Lifecycle.Ephemeral) await RemoveAsync().ConfigureAwait(false);
+        else await StopAsync().ConfigureAwait(false);
+    }
+
+    internal static int FreeTcpPort(string host)
+    {
+        using var listener = new TcpListener(IPAddress.Parse(host), 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

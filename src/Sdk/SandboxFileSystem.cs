@@ -1,0 +1,113 @@
+using System.Text;
+using Microsandbox.Agent;
+
+namespace Microsandbox;
+
+/// <summary>
+/// Files in a running sandbox, through the agent's <c>core.fs.*</c> messages (streamed: large files never sit in one
+/// frame). Copy-in and copy-out handle whole directory trees.
+/// </summary>
+public sealed class SandboxFileSystem
+{
+    private readonly AgentClient _agent;
+
+    internal SandboxFileSystem(AgentClient agent) => _agent = agent;
+
+    /// <summary>Reads a whole guest file.</summary>
+    public Task<byte[]> ReadAsync(string path, CancellationToken cancellationToken = default) => _agent.ReadFileAsync(path, cancellationToken);
+
+    /// <summary>Reads a guest file as UTF-8 text.</summary>
+    public async Task<string> ReadTextAsync(string path, CancellationToken cancellationToken = default) =>
+        Encoding.UTF8.GetString(await ReadAsync(path, cancellationToken).ConfigureAwait(false));
+
+    /// <summary>Streams a guest file into <paramref name="destination"/>; returns the byte count.</summary>
+    public Task<long> ReadAsync(string path, Stream destination, CancellationToken cancellationToken = default) =>
+        _agent.ReadFileAsync(path, destination, cancellationToken);
+
+    /// <summary>Creates or replaces a guest file.</summary>
+    public Task WriteAsync(string path, ReadOnlyMemory<byte> content, uint? mode = null, CancellationToken cancellationToken = default) =>
+        _agent.WriteFileAsync(path, content, mode, cancellationToken);
+
+    /// <summary>Creates or replaces a guest file with UTF-8 text.</summary>
+    public Task WriteTextAsync(string path, string content, uint? mode = null, CancellationToken cancellationToken = default) =>
+        WriteAsync(path, Encoding.UTF8.GetBytes(content), mode, cancellationToken);
+
+    /// <summary>Streams <paramref name="source"/> into a guest file.</summary>
+    public Task WriteAsync(string path, Stream source, uint? mode = null, CancellationToken cancellationToken = default) =>
+        _agent.WriteFileAsync(path, source, mode, cancellationToken);
+
+    /// <summary>The entries of a guest directory.</summary>
+    public Task<IReadOnlyList<FsEntryInfo>> ListAsync(string path, CancellationToken cancellationToken = default) => _agent.ListAsync(path, cancellationToken);
+
+    /// <summary>Metadata of a guest path.</summary>
+    public Task<FsEntryInfo> StatAsync(string path, CancellationToken cancellationToken = default) => _agent.StatAsync(path, true, cancellationToken);
+
+    /// <summary>True when the guest path exists.</summary>
+    public async Task<bool> ExistsAsync(string path, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await _agent.StatAsync(path, false, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (SandboxFsException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Creates a guest directory (and its parents).</summary>
+    public Task MkdirAsync(string path, uint? mode = null, CancellationToken cancellationToken = default) => _agent.MkdirAsync(path, mode, cancellationToken);
+
+    /// <summary>Removes a guest file, or a directory with <paramref name="recursive"/>.</summary>
+    public async Task RemoveAsync(string path, bool recursive = false, CancellationToken cancellationToken = default)
+    {
+        var info = await _agent.StatAsync(path, false, cancellationToken).ConfigureAwait(false);
+        if (info.IsDirectory) await _agent.RemoveDirAsync(path, recursive, cancellationToken).ConfigureAwait(false);
+        else await _agent.RemoveAsync(path, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Renames a guest path.</summary>
+    public Task RenameAsync(string source, string destination, CancellationToken cancellationToken = default) =>
+        _agent.RenameAsync(source, destination, cancellationToken);
+
+    /// <summary>Copies a host file or directory tree into the guest at <paramref name="guestPath"/>.</summary>
+    public async Task CopyInAsync(string hostPath, string guestPath, CancellationToken cancellationToken = default)
+    {
+        if (File.Exists(hostPath))
+        {
+            await using var source = File.OpenRead(hostPath);
+            await _agent.WriteFileAsync(guestPath, source, ModeOf(hostPath), cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        if (!Directory.Exists(hostPath)) throw new FileNotFoundException($"copy-in source '{hostPath}' does not exist", hostPath);
+        await _agent.MkdirAsync(guestPath, ModeOf(hostPath), cancellationToken).ConfigureAwait(false);
+        foreach (var entry in new DirectoryInfo(hostPath).EnumerateFileSystemInfos())
+        {
+            var target = guestPath.TrimEnd('/') + "/" + entry.Name;
+            if (entry.LinkTarget is not null) continue; // symlinks are not followed out of the tree
+            await CopyInAsync(entry.FullName, target, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Copies a guest file or directory tree out to <paramref name="hostPath"/>.</summary>
+    public async Task CopyOutAsync(string guestPath, string hostPath, CancellationToken cancellationToken = default)
+    {
+        var info = await _agent.StatAsync(guestPath, true, cancellationToken).ConfigureAwait(false);
+        if (!info.IsDirectory)
+        {
+            await using var target = File.Create(hostPath);
+            await _agent.ReadFileAsync(guestPath, target, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        Directory.CreateDirectory(hostPath);
+        foreach (var entry in await _agent.ListAsync(guestPath, cancellationToken).ConfigureAwait(false))
+        {
+            var name = System.IO.Path.GetFileName(entry.Path.TrimEnd('/'));
+            if (name is "." or ".." || entry.IsSymlink) continue;
+            await CopyOutAsync(guestPath.TrimEnd('/') + "/" + name, System.IO.Path.Combine(hostPath, name), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static uint ModeOf(string hostPath) => (uint)File.GetUnixFileMode(hostPath);
+}
