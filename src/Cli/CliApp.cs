@@ -14,6 +14,10 @@ public static class CliApp
     {
         var root = new RootCommand("microsandbox: throwaway microVMs for .NET, wire-compatible with upstream microsandbox.");
         root.Add(SpecCommand.Create());
+        root.Add(RunCommand.Create());
+        root.Add(LsCommand.Create());
+        root.Add(RmCommand.Create());
+        root.Add(SandboxProcessCommand.Create());
         return root;
     }
 

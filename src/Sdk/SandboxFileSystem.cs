@@ -109,5 +109,5 @@ public sealed class SandboxFileSystem
         }
     }
 
-    private static uint ModeOf(string hostPath) => (uint)File.GetUnixFileMode(hostPath);
+    internal static uint ModeOf(string hostPath) => OperatingSystem.IsWindows() ? 0x1a4u : (uint)File.GetUnixFileMode(hostPath);
 }

@@ -29,6 +29,9 @@ public sealed record SandboxOptions
     /// <summary>How long <c>Sandbox.StopAsync</c> waits for a graceful guest shutdown before killing. Default 10 s.</summary>
     public TimeSpan StopTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Keep the row, logs and runtime files of a sandbox that failed to start, for post-mortem. Default: false, or true when <c>MSB_KEEP_FAILED=1</c>.</summary>
+    public bool KeepFailedSandboxes { get; init; } = Environment.GetEnvironmentVariable("MSB_KEEP_FAILED") == "1";
+
     /// <summary>Progress and diagnostics. Default: none.</summary>
     public ILoggerFactory LoggerFactory { get; init; } = NullLoggerFactory.Instance;
 

@@ -37,7 +37,7 @@ public static class RunCommand
             var argv = parse.GetValue(command)!;
             var builder = new SandboxBuilder(parse.GetValue(name) ?? "run-" + Guid.NewGuid().ToString("N")[..12])
                 .Cpus(parse.GetValue(cpus)).Memory(parse.GetValue(memory)).Ephemeral();
-            if (parse.GetValue(image) is { } img) builder = builder.Image(img);
+            builder = parse.GetValue(image) is { } img ? builder.Image(img) : builder.Image(BuiltinImages.Busybox);
             if (parse.GetValue(workdir) is { } wd) builder = builder.Workdir(wd);
             foreach (var v in parse.GetValue(volumes) ?? []) builder = AddVolume(builder, v);
             foreach (var p in parse.GetValue(ports) ?? []) builder = AddPort(builder, p);

@@ -6,7 +6,9 @@ namespace Microsandbox.Runtime;
 /// <summary>
 /// Re-encodes a serde-shaped JSON document as the CBOR serde would write for the same value (maps with text keys in
 /// document order, integers as integers). The launch config carries the guest bootstrap as JSON; the guest wants it as
-/// a CBOR payload, and both are serde renderings of one struct, so no second set of types is needed.
+/// a CBOR payload, and both are serde renderings of one struct, so no second set of types is needed. The one place the
+/// two renderings differ is IP addresses: serde writes them as strings for JSON (human-readable) and as octet arrays
+/// for CBOR, so <c>address</c>, <c>gateway</c> and <c>dns</c> strings that parse as IPs become octet arrays.
 /// </summary>
 internal static class JsonToCbor
 {
@@ -28,6 +30,15 @@ internal static class JsonToCbor
                 foreach (var p in props)
                 {
                     writer.WriteTextString(p.Name);
+                    if (p.Name is "address" or "gateway" or "dns" && p.Value.ValueKind == JsonValueKind.String
+                        && System.Net.IPAddress.TryParse(p.Value.GetString(), out var ip))
+                    {
+                        var octets = ip.GetAddressBytes();
+                        writer.WriteStartArray(octets.Length);
+                        foreach (var b in octets) writer.WriteUInt32(b);
+                        writer.WriteEndArray();
+                        continue;
+                    }
                     Write(writer, p.Value);
                 }
                 writer.WriteEndMap();

@@ -43,7 +43,7 @@ internal static class PatchApplier
                 await GuardAsync(agent, c.Dst, c.Replace, ct).ConfigureAwait(false);
                 await EnsureParentAsync(agent, c.Dst, ct).ConfigureAwait(false);
                 await using (var source = File.OpenRead(c.Src))
-                    await agent.WriteFileAsync(c.Dst, source, c.Mode ?? (uint)File.GetUnixFileMode(c.Src), ct).ConfigureAwait(false);
+                    await agent.WriteFileAsync(c.Dst, source, c.Mode ?? SandboxFileSystem.ModeOf(c.Src), ct).ConfigureAwait(false);
                 break;
             case Patch.CopyDir d:
                 if (!Directory.Exists(d.Src)) throw new MicrosandboxException($"source directory '{d.Src}' does not exist on the host");

@@ -27,6 +27,7 @@ internal sealed class QemuSandboxHost
     private Socket? _listener;
     private StateStore? _store;
     private long _runId = -1;
+    private bool _ready;
 
     public QemuSandboxHost(SandboxProcessArgs args, LaunchConfig launch, RuntimeLog log)
     {
@@ -116,18 +117,28 @@ internal sealed class QemuSandboxHost
         File.Delete(_vmSocketPath);
 
         var guest = new NetworkStream(guestSocket, ownsSocket: true);
-        var bootstrapPayload = JsonToCbor.Encode(JsonSerializer.SerializeToElement(_launch.Bootstrap));
-        await using var relay = new AgentRelay(guest, _launch.AgentSock);
-        await relay.SendToGuestAsync(AgentProtocol.BuildFrame(MessageType.Bootstrap, 0, bootstrapPayload), bootCts.Token).ConfigureAwait(false);
-        relay.Start();
-
-        var ready = relay.Ready;
-        var first = await Task.WhenAny(ready, qemuExit, Task.Delay(readyTimeout)).ConfigureAwait(false);
+        var bootstrap = new AgentMessage(0, 0, AgentProtocol.Version, MessageType.Bootstrap,
+            JsonToCbor.Encode(JsonSerializer.SerializeToElement(_launch.Bootstrap))).ReadPayload<GuestBootstrap>();
+        await using var relay = new AgentRelay(guest, _launch.AgentSock, new AgentRelayOptions { ReadyTimeout = readyTimeout });
+        var ready = relay.WaitReadyAsync(bootstrap, bootCts.Token);
+        var first = await Task.WhenAny(ready, qemuExit).ConfigureAwait(false);
         if (first == qemuExit)
             throw new MicrosandboxException($"the guest stopped (QEMU exit code {qemuExit.Result}) before its agent was ready; guest console: {Tail(_consoleLog)}");
-        if (first != ready)
+        try
+        {
+            await ready.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
             throw new MicrosandboxException($"the guest agent did not report ready within {readyTimeout.TotalSeconds:0} s; guest console: {Tail(_consoleLog)}");
-        await ready.ConfigureAwait(false);
+        }
+        catch (AgentProtocolException e)
+        {
+            throw new MicrosandboxException($"the guest agent rejected its bootstrap: {e.Message}; guest console: {Tail(_consoleLog)}", e);
+        }
+        relay.Start();
+        _ready = true;
+        relay.ShutdownRequested += (_, _) => _stop.TrySetResult(TerminationReason.ShutdownRequested);
         _log.Info("guest agent ready; relay listening on " + _launch.AgentSock);
 
         using var signals = WatchSignals();
@@ -144,14 +155,8 @@ internal sealed class QemuSandboxHost
 
         var reason = await _stop.Task.ConfigureAwait(false);
         _log.Info($"stopping VM: {reason}");
-        try
-        {
-            await relay.SendToGuestAsync(AgentProtocol.BuildFrame(MessageType.Shutdown, 0, AgentProtocol.EmptyPayload), CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or MicrosandboxException)
-        {
-            _log.Warn($"could not ask the guest to shut down: {e.Message}");
-        }
+        if (reason != TerminationReason.ShutdownRequested)
+            await RequestGuestShutdownAsync().ConfigureAwait(false);
         if (await Task.WhenAny(qemuExit, Task.Delay(GracefulShutdown)).ConfigureAwait(false) != qemuExit)
         {
             _log.Warn("guest did not power off in time; killing QEMU");
@@ -159,6 +164,21 @@ internal sealed class QemuSandboxHost
         }
         int exit = await qemuExit.ConfigureAwait(false);
         return (reason, exit);
+    }
+
+    // Through our own relay, exactly as any client would ask.
+    private async Task RequestGuestShutdownAsync()
+    {
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await using var client = await AgentClient.ConnectAsync(_launch.AgentSock, null, cts.Token).ConfigureAwait(false);
+            await client.ShutdownAsync(cts.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or SocketException or MicrosandboxException)
+        {
+            _log.Warn($"could not ask the guest to shut down: {e.Message}");
+        }
     }
 
     private IDisposable WatchSignals()
@@ -217,8 +237,8 @@ internal sealed class QemuSandboxHost
             {
                 while (!_stop.Task.IsCompleted)
                 {
-                    var quiet = DateTime.UtcNow - relay.LastActivityUtc;
-                    if (quiet >= idle && relay.ConnectedClients == 0)
+                    var quiet = DateTimeOffset.UtcNow - relay.LastActivity;
+                    if (quiet >= idle && relay.ActiveExecSessions == 0)
                     {
                         _stop.TrySetResult(TerminationReason.IdleTimeout);
                         return;
@@ -252,7 +272,8 @@ internal sealed class QemuSandboxHost
             if (_runId >= 0)
                 _store.EndRunAsync(_runId, new RunTermination(reason, exitCode, null, detail), SandboxStatus.Stopped, removeIfEphemeral: true)
                     .GetAwaiter().GetResult();
-            if (_store.GetSandboxByIdAsync(_args.SandboxId).GetAwaiter().GetResult() is null)
+            // After a failed boot the logs stay for the launcher to read; it removes the directory itself.
+            if (_ready && _store.GetSandboxByIdAsync(_args.SandboxId).GetAwaiter().GetResult() is null)
             {
                 TryDeleteDirectory(Path.Combine(_launch.SandboxesDir, _args.Name));
                 _log.Info("ephemeral sandbox removed");

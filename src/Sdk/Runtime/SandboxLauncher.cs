@@ -60,7 +60,7 @@ internal static class SandboxLauncher
                 process.Dispose();
             }
             await MarkKilledAsync(home, record.Id, CancellationToken.None).ConfigureAwait(false);
-            await RemoveStoppedAsync(home, name, CancellationToken.None).ConfigureAwait(false);
+            if (!options.KeepFailedSandboxes) await RemoveStoppedAsync(home, name, CancellationToken.None).ConfigureAwait(false);
             throw;
         }
     }
@@ -76,7 +76,7 @@ internal static class SandboxLauncher
             {
                 try
                 {
-                    return await AgentClient.ConnectAsync(socket, cts.Token).ConfigureAwait(false);
+                    return await AgentClient.ConnectAsync(socket, null, cts.Token).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is AgentConnectionException or IOException or System.Net.Sockets.SocketException && !cts.IsCancellationRequested)
                 {
@@ -84,7 +84,7 @@ internal static class SandboxLauncher
                 }
             }
             if (exited.IsCompleted)
-                throw new SandboxStartException(name, $"the sandbox process exited before its guest was ready: {Diagnostics(home, name)}");
+                throw new SandboxStartException(name, $"the sandbox process exited (code {exited.Result}) before its guest was ready: {Diagnostics(home, name)}");
             try
             {
                 await Task.Delay(25, cts.Token).ConfigureAwait(false);

@@ -78,5 +78,8 @@ public static class SandboxProcess
         Libc.Check(Libc.dup2(fd, 1), "dup2 stdout");
         Libc.Check(Libc.dup2(fd, 2), "dup2 stderr");
         Libc.close(fd);
+        // .NET's Console holds duplicates of the original descriptors (the launcher's pipes); point it at the log.
+        Console.SetOut(new StreamWriter(new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(1, ownsHandle: false), FileAccess.Write, 1)) { AutoFlush = true });
+        Console.SetError(new StreamWriter(new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(2, ownsHandle: false), FileAccess.Write, 1)) { AutoFlush = true });
     }
 }

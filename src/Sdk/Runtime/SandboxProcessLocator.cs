@@ -8,10 +8,10 @@ namespace Microsandbox.Runtime;
 /// </summary>
 public static class SandboxProcessLocator
 {
-    /// <summary>Environment variable naming <c>microsandbox.dll</c> explicitly.</summary>
+    /// <summary>Environment variable naming <c>Microsandbox.Cli.dll</c> explicitly.</summary>
     public const string EnvironmentVariable = "MSB_SANDBOX_PROCESS";
 
-    /// <summary>The program and leading arguments, e.g. <c>[/usr/share/dotnet/dotnet, /app/microsandbox.dll]</c>.</summary>
+    /// <summary>The program and leading arguments, e.g. <c>[/usr/share/dotnet/dotnet, /app/Microsandbox.Cli.dll]</c>.</summary>
     public static IReadOnlyList<string> Locate()
     {
         var dll = Environment.GetEnvironmentVariable(EnvironmentVariable);
@@ -19,7 +19,7 @@ public static class SandboxProcessLocator
         {
             foreach (var dir in new[] { AppContext.BaseDirectory, Path.GetDirectoryName(typeof(SandboxProcessLocator).Assembly.Location) ?? "" })
             {
-                var candidate = Path.Combine(dir, "microsandbox.dll");
+                var candidate = Path.Combine(dir, "Microsandbox.Cli.dll");
                 if (File.Exists(candidate))
                 {
                     dll = candidate;
@@ -29,7 +29,7 @@ public static class SandboxProcessLocator
         }
         if (string.IsNullOrEmpty(dll) || !File.Exists(dll))
             throw new MicrosandboxException(
-                $"the QEMU sandbox process (microsandbox.dll) was not found next to {AppContext.BaseDirectory}; reference the Microsandbox.Cli project/package or set {EnvironmentVariable}");
+                $"the QEMU sandbox process (Microsandbox.Cli.dll) was not found next to {AppContext.BaseDirectory}; reference the Microsandbox.Cli project/package or set {EnvironmentVariable}");
         return [DotnetHost(), Path.GetFullPath(dll)];
     }
 

@@ -30,14 +30,17 @@ public sealed record QemuAssets(string QemuBinary, string Kernel, string Initrd,
         if (qemu is null || !File.Exists(qemu))
             problems.Add("QEMU (qemu-system-x86_64) is not installed: run ./build.sh Install (Debian package qemu-system-x86)");
 
-        string kernel = Path.Combine(dir, "vmlinux"), initrd = Path.Combine(dir, "initrd.img"), rootfs = Path.Combine(dir, "rootfs.ext4");
+        string kernel = Path.Combine(dir, "vmlinux"), initrd = Path.Combine(dir, "initrd.cpio"), rootfs = Path.Combine(dir, "rootfs.ext4");
         var manifest = Path.Combine(dir, "manifest.json");
         if (File.Exists(manifest))
         {
             using var doc = JsonDocument.Parse(File.ReadAllBytes(manifest));
-            kernel = Resolve(dir, doc.RootElement, "kernel", kernel);
-            initrd = Resolve(dir, doc.RootElement, "initrd", initrd);
-            rootfs = Resolve(dir, doc.RootElement, "rootfs", rootfs);
+            if (doc.RootElement.TryGetProperty("files", out var files))
+            {
+                kernel = Resolve(dir, files, "kernel", kernel);
+                initrd = Resolve(dir, files, "initrd", initrd);
+                rootfs = Resolve(dir, files, "rootfs_ext4", rootfs);
+            }
         }
         if (!File.Exists(kernel)) problems.Add($"guest kernel missing at {kernel}: run ./build.sh Native");
         if (!File.Exists(initrd)) problems.Add($"guest initramfs missing at {initrd}: run ./build.sh Native");
@@ -49,13 +52,7 @@ public sealed record QemuAssets(string QemuBinary, string Kernel, string Initrd,
     private static string Resolve(string dir, JsonElement root, string key, string fallback)
     {
         if (!root.TryGetProperty(key, out var v)) return fallback;
-        var name = v.ValueKind switch
-        {
-            JsonValueKind.String => v.GetString(),
-            JsonValueKind.Object when v.TryGetProperty("file", out var f) => f.GetString(),
-            JsonValueKind.Object when v.TryGetProperty("path", out var p) => p.GetString(),
-            _ => null,
-        };
+        var name = v.ValueKind == JsonValueKind.Object && v.TryGetProperty("path", out var p) ? p.GetString() : null;
         return name is null ? fallback : Path.Combine(dir, name);
     }
 

@@ -14,6 +14,9 @@ internal static class QemuCommandLine
     /// <summary>The chardev id of the agent port.</summary>
     public const string AgentChardev = "agent";
 
+    /// <summary>The 9p tag the guest agent mounts as root when the bootstrap names no block root.</summary>
+    public const string RootShareTag = "msb_root";
+
     /// <summary>Builds the argv (program first).</summary>
     /// <param name="launch">The launch config (must carry <see cref="LaunchConfig.Qemu"/>).</param>
     /// <param name="vcpus">Virtual CPUs.</param>
@@ -58,7 +61,7 @@ internal static class QemuCommandLine
         if (launch.Rootfs.Path is { } rootDir)
         {
             args.AddRange(["-fsdev", $"local,id=fs{share},path={Escape(rootDir)},security_model=none"]);
-            args.AddRange(["-device", $"virtio-9p-device,fsdev=fs{share},mount_tag=rootfs"]);
+            args.AddRange(["-device", $"virtio-9p-device,fsdev=fs{share},mount_tag={RootShareTag}"]);
             share++;
         }
         foreach (var mount in launch.Mounts)

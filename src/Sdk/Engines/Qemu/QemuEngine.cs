@@ -33,10 +33,8 @@ public sealed class QemuEngine : ISandboxEngine
     /// <inheritdoc />
     public SandboxSpec ResolveImage(SandboxSpec spec) => spec.Image switch
     {
-        // No image given: boot the embedded busybox root disk (copy-on-write, never modified).
-        RootfsSource.Oci { Source.Reference: "" } => spec with { Image = new RootfsSource.DiskImage { Path = Assets.DefaultRootfs, Format = DiskImageFormat.Raw, Fstype = "ext4" } },
         RootfsSource.Oci oci => throw new MicrosandboxException(
-            $"image: the OCI reference '{oci.Source.Reference}' cannot be booted yet (OCI image support is not implemented); use a root directory, a disk image, or no image for the built-in busybox root"),
+            $"image: the OCI reference '{oci.Source.Reference}' cannot be booted yet (OCI image support is not implemented); use a root directory, a disk image, or BuiltinImages.Busybox"),
         RootfsSource.Bind bind when !Directory.Exists(bind.Path) => throw new MicrosandboxException($"image: root directory '{bind.Path}' does not exist"),
         RootfsSource.DiskImage disk when !File.Exists(disk.Path) => throw new MicrosandboxException($"image: disk image '{disk.Path}' does not exist"),
         _ => spec,

@@ -1,0 +1,17 @@
+using Microsandbox.Engines.Qemu;
+
+namespace Microsandbox;
+
+/// <summary>
+/// Images that ship with the toolkit and need no registry: a minimal Debian <c>busybox-static</c> root filesystem as a
+/// raw ext4 disk, assembled by the build (<c>./build.sh Native</c>) into <c>~/.microsandbox/qemu/busybox.raw</c>.
+/// Sandboxes boot it copy-on-write, so it is never modified.
+/// </summary>
+public static class BuiltinImages
+{
+    /// <summary>Path of the busybox root disk.</summary>
+    public static string BusyboxDisk => Path.Combine(QemuAssets.DefaultDirectory, "busybox.raw");
+
+    /// <summary>The busybox image, for <c>new SandboxBuilder(name).Image(BuiltinImages.Busybox)</c>.</summary>
+    public static Func<ImageBuilder, ImageBuilder> Busybox => image => image.Disk(BusyboxDisk).Fstype("ext4");
+}
