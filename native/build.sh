@@ -194,6 +194,8 @@ rm -f -- "$out/rootfs.ext4.tmp"
 truncate -s "${size_mib}M" "$out/rootfs.ext4.tmp"
 mkfs.ext4 -q -F -L msb-root -E root_owner=0:0 -d "$rfs" "$out/rootfs.ext4.tmp" >/dev/null
 mv -f -- "$out/rootfs.ext4.tmp" "$out/rootfs.ext4"
+# The same disk under the name the SDK's BuiltinImages uses: image sources name raw disks by a .raw extension.
+ln -f -- "$out/rootfs.ext4" "$out/busybox.raw"
 rm -rf -- "$out/rootfs"
 cp -a -- "$rfs" "$out/rootfs"
 

@@ -26,6 +26,7 @@ public sealed class SharedSandboxFixture : IAsyncLifetime
             QemuAssetsCheck();
             _sandbox = await Sandbox.CreateAsync(
                 new SandboxBuilder(VmEnvironment.UniqueName("shared"))
+                    .Image(BuiltinImages.Busybox)
                     .Env("GREETING", "hello from the spec")
                     .Hostname("vm-shared")
                     .Workdir("/tmp")
