@@ -113,6 +113,12 @@ public sealed partial class Sandbox : IAsyncDisposable
         return string.Join('\n', parts);
     }
 
+    /// <summary>Waits until the sandbox ends by itself (guest shutdown, idle timeout, max duration) or is stopped.</summary>
+    public Task WaitForExitAsync(CancellationToken cancellationToken = default) => _process.WaitForExitAsync(cancellationToken);
+
+    /// <summary>True while the sandbox process (and so the VM) is running.</summary>
+    public bool IsRunning => !_process.HasExited;
+
     /// <summary>Stops the VM: a graceful guest shutdown, then a kill after <see cref="SandboxOptions.StopTimeout"/>. Idempotent.</summary>
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {

@@ -23,6 +23,9 @@ public sealed record SandboxOptions
     /// <summary>Where the QEMU engine finds its kernel, initramfs and default root disk. Default <c>~/.microsandbox/qemu</c>.</summary>
     public string? QemuAssetsDirectory { get; init; }
 
+    /// <summary>The QEMU binary. Default: <c>qemu-system-x86_64</c> on PATH.</summary>
+    public string? QemuBinary { get; init; }
+
     /// <summary>How long the guest agent may take to report ready after the VMM starts. Default 60 s (software emulation on a loaded host is slow).</summary>
     public TimeSpan BootTimeout { get; init; } = TimeSpan.FromSeconds(60);
 

@@ -42,7 +42,7 @@ public static class EngineSelector
 
     private static QemuEngine CreateQemu(SandboxOptions options)
     {
-        var assets = QemuAssets.Locate(options.QemuAssetsDirectory);
+        var assets = QemuAssets.Locate(options.QemuAssetsDirectory, options.QemuBinary);
         return new QemuEngine(assets, KvmProbe.Current, SandboxProcessLocator.Locate());
     }
 }

@@ -52,6 +52,7 @@ internal static class PatchApplier
                 break;
             case Patch.Symlink s:
                 await GuardAsync(agent, s.Link, s.Replace, ct).ConfigureAwait(false);
+                await EnsureParentAsync(agent, s.Link, ct).ConfigureAwait(false);
                 await RunAsync(agent, ct, "ln", "-sfn", s.Target, s.Link).ConfigureAwait(false);
                 break;
             case Patch.Mkdir m:
@@ -96,9 +97,10 @@ internal static class PatchApplier
         }
     }
 
+    // Patches edit the image as its owner would, whatever user the sandbox runs commands as.
     private static async Task RunAsync(AgentClient agent, CancellationToken ct, string program, params string[] args)
     {
-        var result = await agent.ExecBufferedAsync(new ExecRequest(program) { Args = args }, cancellationToken: ct).ConfigureAwait(false);
+        var result = await agent.ExecBufferedAsync(new ExecRequest(program) { Args = args, User = "root" }, cancellationToken: ct).ConfigureAwait(false);
         if (result.ExitCode != 0)
             throw new MicrosandboxException($"{program} {string.Join(' ', args)} exited with {result.ExitCode}: {result.StderrText.Trim()}");
     }
