@@ -110,6 +110,13 @@ typedef struct {
 int net_loopback_up(char *err, size_t errlen);
 int net_configure(const net_config_t *cfg, char *err, size_t errlen);
 
+/* ---- kernel modules (modules.c) ---- */
+extern int g_module_debug;
+void modules_init(void);
+void modules_load_group(const char *group);
+void modules_load_for_devices(void);
+void modules_load_for_fstype(const char *fstype);
+
 /* ---- misc helpers (util in boot.c) ---- */
 int mkdir_p(const char *path, mode_t mode);
 int write_file(const char *path, const char *content, mode_t mode);

@@ -673,6 +673,7 @@ static int list_fstypes(char types[][32], int max)
 
 static int mount_block(const char *dev, const char *target, const char *fstype, unsigned long flags, int readonly)
 {
+    modules_load_for_fstype(fstype);
     if (fstype) {
         const char *data = (readonly && !strcmp(fstype, "ext4")) ? "noload" : NULL;
         if (mount(dev, target, fstype, flags, data) < 0)
@@ -768,12 +769,15 @@ static int mount_root(const bootstrap_t *bs)
         mkdir_p("/run/msb-rootfs/upperfs", 0755);
         if (resolve_block(bs->erofs_lower, dev, sizeof(dev)) < 0)
             return -1;
+        modules_load_group("erofs");
+        modules_load_group("overlay");
         if (mount(dev, "/run/msb-rootfs/lower", "erofs", MS_RDONLY, NULL) < 0)
             return fail("mount %s at /run/msb-rootfs/lower: %s", dev, strerror(errno));
         if (!strcmp(bs->upper_kind, "device")) {
             char udev[300];
             if (resolve_block(bs->upper_device, udev, sizeof(udev)) < 0)
                 return -1;
+            modules_load_for_fstype(bs->upper_fstype);
             if (mount(udev, "/run/msb-rootfs/upperfs", bs->upper_fstype, 0, NULL) < 0)
                 return fail("mount %s at /run/msb-rootfs/upperfs: %s", udev, strerror(errno));
         } else {

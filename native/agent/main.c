@@ -159,28 +159,6 @@ static void ensure_console_fds(void)
         close(fd);
 }
 
-static void load_modules(void)
-{
-    FILE *f = fopen("/etc/msb/modules", "r");
-    if (!f)
-        return;
-    char line[512];
-    while (fgets(line, sizeof(line), f)) {
-        line[strcspn(line, "\r\n")] = 0;
-        if (!line[0] || line[0] == '#')
-            continue;
-        int fd = open(line, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
-            logmsg("module %s: %s", line, strerror(errno));
-            continue;
-        }
-        if (syscall(SYS_finit_module, fd, "", 0) < 0 && errno != EEXIST && errno != ENODEV)
-            logmsg("load module %s: %s", line, strerror(errno));
-        close(fd);
-    }
-    fclose(f);
-}
-
 static int find_port(char *path, size_t pathlen)
 {
     DIR *d = opendir("/sys/class/virtio-ports");
@@ -687,6 +665,23 @@ static void serve(buf_t *in)
     }
 }
 
+/* "msb.debug" on the kernel command line turns on boot timing messages. */
+static int debug_enabled(void)
+{
+    char cmd[4096] = {0};
+    int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, cmd, sizeof(cmd) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    for (char *tok = strtok(cmd, " \n"); tok; tok = strtok(NULL, " \n"))
+        if (!strcmp(tok, "msb.debug"))
+            return 1;
+    return 0;
+}
+
 int main(void)
 {
     g_boot_ns = boottime_ns();
@@ -694,10 +689,17 @@ int main(void)
     umask(022);
     mount_early();
     ensure_console_fds();
+    int debug = g_module_debug = debug_enabled();
     setup_signals();
-    load_modules();
+    modules_init();
+    modules_load_group("boot");
+    modules_load_for_devices();
+    if (debug)
+        logmsg("modules loaded at %.3fs", boottime_ns() / 1e9);
 
     g_port = open_port();
+    if (debug)
+        logmsg("agent port open at %.3fs", boottime_ns() / 1e9);
     if (g_port < 0) {
         logmsg("cannot continue without the agent port; powering off");
         poweroff_now();
@@ -713,6 +715,8 @@ int main(void)
         fail_boot(err);
     g_init_ns = boottime_ns() - init_start;
     g_runtime_mounted = is_mountpoint(RUNTIME_MOUNT_POINT);
+    if (debug)
+        logmsg("bootstrap applied at %.3fs (took %.3fs)", boottime_ns() / 1e9, g_init_ns / 1e9);
 
     send_ready();
     port_flush_blocking(g_port, mono_ns() + 100000000ull);
