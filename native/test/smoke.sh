@@ -48,7 +48,7 @@ boot_vm() {
         -device virtio-serial-device \
         -chardev "socket,id=agent0,path=$run/$name.sock,server=on,wait=off" \
         -device virtserialport,chardev=agent0,name=agent \
-        -drive "file=$out/rootfs.ext4,format=raw,if=none,id=root0,snapshot=on" \
+        -drive "file=$out/${root_image:-rootfs.ext4},format=raw,if=none,id=root0,snapshot=on" \
         -device virtio-blk-device,drive=root0,serial=msb-root \
         "$@" &
     qemu_pid=$!
@@ -136,15 +136,17 @@ wait_vm main
     { echo "smoke: disk mount write not persisted" >&2; exit 1; }
 e2fsck -fn "$run/data.ext4" >/dev/null 2>&1 || { echo "smoke: data disk not clean after shutdown" >&2; exit 1; }
 
-# ---- VM 2: default user, restricted profile, rlimits, no 9p at all ----------------
-boot_vm user
+# ---- VM 2: EROFS root + tmpfs upper, default user, restricted, rlimits, no 9p ------
+root_image=rootfs.erofs boot_vm user
 "${ctl[@]}" --socket "$run/user.sock" \
-    --root-disk /dev/disk/by-id/virtio-msb-root \
+    --root-erofs /dev/disk/by-id/virtio-msb-root \
     --user user --restricted --rlimit nofile=256:512 --early-ack \
     run 0 '1000\n' id -u \; \
     run 0 '/home/user\n' sh -c 'echo $HOME' \; \
     run 0 '256\n' sh -c 'ulimit -n' \; \
     run 1 '*' sh -c 'echo x > /root/denied' \; \
+    run 0 'overlay\n' sh -c 'grep -q " / overlay " /proc/mounts && echo overlay' \; \
+    run 0 'upper-ok\n' sh -c 'echo upper-ok > /home/user/f && cat /home/user/f' \; \
     tty 0 'tty-ok\r\n' sh -c '[ -t 0 ] && [ -t 1 ] && echo tty-ok' \; \
     tty 0 '30 100\r\n' stty size \; \
     run -1 '' sh -c 'kill -9 $$' \; \

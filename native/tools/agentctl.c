@@ -9,6 +9,7 @@
  *
  * Bootstrap options:
  *   --root-disk DEV[:FSTYPE]   block_root disk-image (else the 9p root tag)
+ *   --root-erofs DEV           block_root oci-erofs, 64 MiB tmpfs upper
  *   --hostname NAME  --user SPEC  --cwd DIR  --env KEY=VALUE
  *   --dir TAG:GUEST_PATH[:ro]  --file TAG:FILENAME:GUEST_PATH[:ro]
  *   --disk ID:GUEST_PATH[:FSTYPE[:ro]]  --tmpfs PATH[:SIZE_MIB]
@@ -201,7 +202,7 @@ static int split(char *s, char **parts, int max)
 }
 
 typedef struct {
-    char *root_disk;
+    char *root_disk, *root_erofs;
     char *hostname, *user, *cwd;
     char *env[64]; int nenv;
     char *dirs[16]; int ndirs;
@@ -217,7 +218,20 @@ static void build_bootstrap(const opts_t *o, buf_t *out)
 {
     mapb_t mb = {{0}, 0};
     buf_t *b = &mb.entries;
-    if (o->root_disk) {
+    if (o->root_erofs) {
+        mb_key(&mb, "block_root");
+        cb_map(b, 3);
+        cb_text(b, "kind");
+        cb_text(b, "oci-erofs");
+        cb_text(b, "lower");
+        cb_text(b, o->root_erofs);
+        cb_text(b, "upper");
+        cb_map(b, 2);
+        cb_text(b, "kind");
+        cb_text(b, "tmpfs");
+        cb_text(b, "size_mib");
+        cb_uint(b, 64);
+    } else if (o->root_disk) {
         char *dup = strdup(o->root_disk), *p[2];
         int n = split(dup, p, 2);
         mb_key(&mb, "block_root");
@@ -732,6 +746,7 @@ int main(int argc, char **argv)
         if (!strcmp(a, "--socket")) sock = ARG();
         else if (!strcmp(a, "--timeout")) g_timeout_ms = atoi(ARG()) * 1000;
         else if (!strcmp(a, "--root-disk")) o.root_disk = ARG();
+        else if (!strcmp(a, "--root-erofs")) o.root_erofs = ARG();
         else if (!strcmp(a, "--hostname")) o.hostname = ARG();
         else if (!strcmp(a, "--user")) o.user = ARG();
         else if (!strcmp(a, "--cwd")) o.cwd = ARG();
