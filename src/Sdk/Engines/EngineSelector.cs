@@ -1,3 +1,4 @@
+using Microsandbox.Engines.Krun;
 using Microsandbox.Engines.Qemu;
 using Microsandbox.Runtime;
 using Microsoft.Extensions.Logging;
@@ -19,8 +20,7 @@ public static class EngineSelector
         var choice = options.Engine switch
         {
             EngineKind.Qemu => new EngineChoice(CreateQemu(options), "QEMU requested explicitly"),
-            EngineKind.Krun => throw new EngineUnavailableException("krun",
-                "the libkrun engine is not wired into this SDK yet; use EngineKind.Qemu or EngineKind.Auto"),
+            EngineKind.Krun => SelectKrun(),
             _ => SelectAuto(options),
         };
         lock (Gate)
@@ -31,12 +31,23 @@ public static class EngineSelector
         return choice;
     }
 
+    private static EngineChoice SelectKrun()
+    {
+        var runtime = KrunRuntime.Current;
+        if (KrunRuntime.Unavailable(runtime, KvmProbe.Current) is { } why)
+            throw new EngineUnavailableException("krun", why + "; use EngineKind.Qemu or EngineKind.Auto (run `microsandbox doctor` for details)");
+        return new EngineChoice(new KrunEngine(runtime), $"libkrun requested explicitly (msb {runtime.Version} at {runtime.MsbPath})");
+    }
+
     private static EngineChoice SelectAuto(SandboxOptions options)
     {
+        var runtime = KrunRuntime.Current;
         var kvm = KvmProbe.Current;
+        if (KrunRuntime.Unavailable(runtime, kvm) is not { } krunProblem)
+            return new EngineChoice(new KrunEngine(runtime), $"msb {runtime.Version} is installed and KVM works ({kvm.Reason}), so libkrun");
         var why = kvm.Usable
-            ? "KVM works but the libkrun engine is not wired in yet, so QEMU with KVM"
-            : $"no hardware virtualisation ({kvm.Reason}), so QEMU with software emulation";
+            ? $"KVM works but libkrun cannot run ({krunProblem}), so QEMU with KVM"
+            : $"no usable hardware virtualisation ({kvm.Reason}), so QEMU with software emulation";
         return new EngineChoice(CreateQemu(options), why);
     }
 

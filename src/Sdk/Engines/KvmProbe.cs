@@ -10,10 +10,30 @@ namespace Microsandbox.Engines;
 /// </summary>
 public static class KvmProbe
 {
-    private static readonly Lazy<KvmStatus> Cached = new(() => Probe(null));
+    private static readonly Lazy<KvmStatus> Cached = new(ProbeWithInstalledAssets);
 
-    /// <summary>The result for this process (probed once).</summary>
+    /// <summary>The result for this process (probed once, with a probe boot when the static checks pass).</summary>
     public static KvmStatus Current => Cached.Value;
+
+    /// <summary>
+    /// The full check: static checks, then a probe boot with the installed QEMU assets. Without the assets KVM is not
+    /// trusted: the device and CPU flag alone have proven wrong on hosts whose guests hang.
+    /// </summary>
+    public static KvmStatus ProbeWithInstalledAssets()
+    {
+        var quick = Probe(null);
+        if (!quick.Usable) return quick;
+        QemuAssets assets;
+        try
+        {
+            assets = QemuAssets.Locate();
+        }
+        catch (EngineUnavailableException e)
+        {
+            return new KvmStatus(false, $"/dev/kvm and the CPU flag are present but no probe guest could be booted to prove KVM works ({e.Reason})");
+        }
+        return ProbeBoot(assets);
+    }
 
     /// <summary>Runs the checks; <paramref name="assets"/> enables the probe boot (without it, only static checks run).</summary>
     public static KvmStatus Probe(QemuAssets? assets)

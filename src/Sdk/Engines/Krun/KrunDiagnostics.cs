@@ -1,0 +1,62 @@
+namespace Microsandbox.Engines.Krun;
+
+/// <summary>
+/// Turns what a failed <c>msb sandbox</c> left in <c>sandboxes/NAME/logs/runtime.log</c> into an error a user can act
+/// on. The typical case on CI hosts: <c>/dev/kvm</c> exists, msb gets as far as "entering VM", and the first guest
+/// instruction fails with <c>KVM_EXIT_INTERNAL_ERROR</c> because the CPU has no VT-x/AMD-V.
+/// </summary>
+public static class KrunDiagnostics
+{
+    /// <summary>The line msb logs just before handing the vCPUs to libkrun.</summary>
+    public const string EnteringVmMarker = "entering VM";
+
+    /// <summary>The KVM exit libkrun reports when the host cannot execute the guest.</summary>
+    public const string KvmInternalErrorMarker = "KVM_EXIT_INTERNAL_ERROR";
+
+    /// <summary>The runtime log of a sandbox.</summary>
+    public static string RuntimeLogPath(string logDirectory) => Path.Combine(logDirectory, "runtime.log");
+
+    /// <summary>True when the runtime log shows msb got as far as entering the VM (argv and launch config were accepted).</summary>
+    public static bool ReachedVm(string logDirectory) => ReadLog(logDirectory).Contains(EnteringVmMarker, StringComparison.Ordinal);
+
+    /// <summary>Explains why msb ended; names missing CPU virtualisation when that is the cause.</summary>
+    /// <param name="logDirectory"><c>sandboxes/NAME/logs</c>.</param>
+    /// <param name="exitCode">msb's exit code, when known.</param>
+    /// <param name="kvm">What the host's KVM probe found.</param>
+    public static string Explain(string logDirectory, int? exitCode, KvmStatus kvm)
+    {
+        ArgumentNullException.ThrowIfNull(kvm);
+        var log = ReadLog(logDirectory);
+        var code = exitCode is { } c ? $" (exit code {c})" : "";
+        if (log.Contains(KvmInternalErrorMarker, StringComparison.Ordinal))
+        {
+            return $"msb accepted the launch and entered the VM, but KVM could not run the guest ({KvmInternalErrorMarker}){code}: " +
+                   $"this host has no usable CPU virtualisation (VT-x/AMD-V) — {kvm.Reason}. " +
+                   "libkrun needs hardware virtualisation; use the QEMU engine here (EngineKind.Qemu or EngineKind.Auto).";
+        }
+        var reached = log.Contains(EnteringVmMarker, StringComparison.Ordinal)
+            ? "msb entered the VM and then stopped"
+            : "msb stopped before entering the VM";
+        return $"{reached}{code}; runtime.log: {Tail(log, 8)}";
+    }
+
+    private static string ReadLog(string logDirectory)
+    {
+        var path = RuntimeLogPath(logDirectory);
+        try
+        {
+            return File.Exists(path) ? File.ReadAllText(path) : "";
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+    }
+
+    private static string Tail(string text, int lines)
+    {
+        if (text.Length == 0) return "(empty)";
+        var all = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        return string.Join(" | ", all.Skip(Math.Max(0, all.Length - lines)).Select(l => l.Trim()));
+    }
+}
