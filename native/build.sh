@@ -100,11 +100,33 @@ if [[ ! -f "$out/vmlinux" || "$(cat "$stamp_vmlinux" 2>/dev/null)" != "$kver" ]]
     printf '%s\n' "$kver" >"$stamp_vmlinux"
 fi
 
+# ---------------------------------------------------------------- up to date?
+# Everything below depends only on these inputs: skip it when they and the
+# outputs are unchanged, so callers can run the build on every start.
+inputs_hash="$(
+    {
+        printf '%s\n' "$kver" "${MSB_ROOTFS_SIZE_MIB:-256}"
+        dpkg -s busybox-static 2>/dev/null | grep -m1 '^Version:' || true
+        cat -- "$here/build.sh" "$here/agent/Makefile" "$here"/agent/*.c "$here"/agent/*.h "$here/tools/agentctl.c"
+    } | sha256sum | cut -d' ' -f1
+)"
+outputs_present=1
+for f in vmlinux initrd.cpio rootfs.ext4 rootfs.erofs msb-agent agentctl manifest.json; do
+    [[ -e "$out/$f" ]] || outputs_present=0
+done
+if [[ $outputs_present -eq 1 && "$(cat "$work/inputs.sha256" 2>/dev/null)" == "$inputs_hash" ]]; then
+    log "up to date: $out"
+    exit 0
+fi
+
 # ---------------------------------------------------------------- agent + client
 log "building the guest agent"
-make -s -C "$here/agent" OUT="$work/agent-build" >&2
-install -m 0755 "$work/agent-build/msb-agent" "$out/msb-agent.tmp" && mv -f -- "$out/msb-agent.tmp" "$out/msb-agent"
-install -m 0755 "$work/agent-build/agentctl" "$out/agentctl.tmp" && mv -f -- "$out/agentctl.tmp" "$out/agentctl"
+# make cannot handle spaces in target paths: build in a private temp dir
+agent_build="$(mktemp -d "${TMPDIR:-/tmp}/msb-agent-build.XXXXXX")"
+make -s -C "$here/agent" OUT="$agent_build" >&2 || { rm -rf -- "$agent_build"; die "agent build failed"; }
+install -m 0755 "$agent_build/msb-agent" "$out/msb-agent.tmp" && mv -f -- "$out/msb-agent.tmp" "$out/msb-agent"
+install -m 0755 "$agent_build/agentctl" "$out/agentctl.tmp" && mv -f -- "$out/agentctl.tmp" "$out/agentctl"
+rm -rf -- "$agent_build"
 
 # ---------------------------------------------------------------- module closure
 # Modules come in groups the agent loads on demand (loading all of them costs
@@ -126,8 +148,10 @@ modlist="$work/modules.list"
 for group in "${group_order[@]}"; do
     for mod in ${group_modules[$group]}; do
         deps="$(modprobe -S "$kver" -d "$kroot" --show-depends "$mod" 2>/dev/null)" || die "modprobe --show-depends $mod failed"
-        while read -r verb path _; do
-            [[ "$verb" == insmod ]] || continue
+        while IFS= read -r line; do
+            [[ "$line" == "insmod "* ]] || continue
+            path="${line#insmod }"
+            path="${path%"${path##*[![:space:]]}"}"
             # crc32c-intel needs SSE4.2, which TCG's default CPU lacks; crc32c_generic covers it
             [[ "$path" == */crc32c-intel.ko* ]] && continue
             grep -qxF -- "$group $path" "$modlist" || printf '%s %s\n' "$group" "$path" >>"$modlist"
@@ -258,4 +282,5 @@ json_str() { local s="$1"; s="${s//\\/\\\\}"; s="${s//\"/\\\"}"; printf '"%s"' "
     printf '}\n'
 } >"$out/manifest.json.tmp"
 mv -f -- "$out/manifest.json.tmp" "$out/manifest.json"
+printf '%s\n' "$inputs_hash" >"$work/inputs.sha256"
 log "done: $out"
