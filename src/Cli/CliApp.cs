@@ -18,6 +18,7 @@ public static class CliApp
         root.Add(LsCommand.Create());
         root.Add(RmCommand.Create());
         root.Add(SandboxProcessCommand.Create());
+        root.Add(DoctorCommand.Create());
         return root;
     }
 
