@@ -1,1 +1,4 @@
-return 0;
+using BenchmarkDotNet.Running;
+
+// dotnet run -c Release --project bench/Microsandbox.Benchmarks -- --filter '*'
+BenchmarkSwitcher.FromAssembly(typeof(Microsandbox.Benchmarks.Raw.RawGuest).Assembly).Run(args);

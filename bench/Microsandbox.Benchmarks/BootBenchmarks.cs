@@ -1,0 +1,47 @@
+using BenchmarkDotNet.Attributes;
+using Microsandbox.Benchmarks.Raw;
+using Microsandbox.Engines.Qemu;
+
+namespace Microsandbox.Benchmarks;
+
+/// <summary>
+/// Boot to first command reply: the whole C# stack (builder → sandbox process → QEMU → our agent → relay → client →
+/// exec) against the raw baseline (hand-written QEMU command, same kernel and modules, trivial init) in the same run.
+/// Each invocation is one full boot, so few iterations.
+/// </summary>
+[Config(typeof(VmBootJobConfig))]
+public class BootBenchmarks
+{
+    private readonly string _work = Directory.CreateTempSubdirectory("msbb-").FullName;
+    private QemuAssets _assets = null!;
+    private string _rawInitrd = null!;
+    private SandboxOptions _options = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _assets = QemuAssets.Locate();
+        _rawInitrd = RawGuest.BuildInitrd(_assets, _work);
+        _options = new SandboxOptions { HomeDirectory = Path.Combine(_work, "home") };
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => Directory.Delete(_work, recursive: true);
+
+    [Benchmark(Baseline = true, Description = "raw QEMU boot → first reply")]
+    public async Task RawBoot()
+    {
+        await using var guest = await RawGuest.BootAsync(_assets, _rawInitrd, _work);
+        if (await guest.EchoAsync("x") != "x") throw new InvalidOperationException("raw echo failed");
+    }
+
+    [Benchmark(Description = "Sandbox.CreateAsync → first exec")]
+    public async Task SdkBoot()
+    {
+        await using var sb = await Sandbox.CreateAsync(
+            new SandboxBuilder("bench-" + Guid.NewGuid().ToString("N")[..8]).Image(BuiltinImages.Busybox).Ephemeral().DisableNetwork(),
+            _options);
+        var r = await sb.ExecAsync("echo", ["x"]);
+        if (r.Stdout != "x\n") throw new InvalidOperationException("exec failed");
+    }
+}

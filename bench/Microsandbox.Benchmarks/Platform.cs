@@ -1,0 +1,2 @@
+// Sandboxes run on Linux hosts; so do their benchmarks.
+[assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]
