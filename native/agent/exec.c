@@ -749,7 +749,7 @@ int exec_poll_fill(struct pollfd *pfds, int max, int allow_output)
             g_map[n].idx = i;
             g_map[n++].which = 2;
         }
-        if (s->in_fd >= 0 && s->pending.len && !s->tty) {
+        if (s->in_fd >= 0 && s->pending.len) {
             pfds[n] = (struct pollfd){s->in_fd, POLLOUT, 0};
             g_map[n].idx = i;
             g_map[n++].which = 0;
@@ -767,7 +767,13 @@ void exec_poll_handle(struct pollfd *pfds, int n)
         if (!s->used)
             continue;
         if (g_map[k].which == 0) {
-            if (pfds[k].revents & (POLLERR | POLLHUP)) {
+            if (s->tty) {
+                /* the master is also the output fd: never close it from here */
+                if (pfds[k].revents & (POLLERR | POLLHUP))
+                    buf_free(&s->pending);
+                else
+                    flush_stdin(s);
+            } else if (pfds[k].revents & (POLLERR | POLLHUP)) {
                 if (s->pending.len)
                     send_stdin_error(s, EPIPE);
                 buf_free(&s->pending);
@@ -782,10 +788,6 @@ void exec_poll_handle(struct pollfd *pfds, int n)
             read_output(s, 2);
         }
     }
-    /* PTY sessions: pending stdin goes straight to the master */
-    for (int i = 0; i < MAX_SESSIONS; i++)
-        if (g_sessions[i].used && g_sessions[i].tty && g_sessions[i].pending.len && g_sessions[i].in_fd >= 0)
-            flush_stdin(&g_sessions[i]);
 }
 
 void exec_finish_ready(void)

@@ -149,6 +149,7 @@ root_image=rootfs.erofs boot_vm user
     run 0 'upper-ok\n' sh -c 'echo upper-ok > /home/user/f && cat /home/user/f' \; \
     tty 0 'tty-ok\r\n' sh -c '[ -t 0 ] && [ -t 1 ] && echo tty-ok' \; \
     tty 0 '30 100\r\n' stty size \; \
+    ttyin 'typed\n' 0 'typed\r\ntyped\r\n' head -n 1 \; \
     run -1 '' sh -c 'kill -9 $$' \; \
     kill 15 -1 '' sleep 30 \; \
     ping \

@@ -24,6 +24,7 @@
  *   run CODE STDOUT CMD [ARG...] ';'          STDOUT '*' skips the check, '#len=N' checks the length
  *   stdin INPUT CODE STDOUT CMD [ARG...] ';'
  *   tty CODE STDOUT CMD [ARG...] ';'          exec with a PTY (output has \r\n)
+ *   ttyin INPUT CODE STDOUT CMD [ARG...] ';'  PTY exec fed INPUT (echoed by the terminal)
  *   kill SIG CODE STDOUT CMD [ARG...] ';'     send SIG once started
  *   fail KIND CMD [ARG...] ';'                expect core.exec.failed of KIND
  *   sh 'SCRIPT'                               print output of /bin/sh -c SCRIPT
@@ -805,15 +806,16 @@ int main(int argc, char **argv)
                 die("ping: expected core.pong, got %s", m.type);
             fprintf(stderr, "agentctl: ok: ping (%.1f ms)\n", (now_s() - t0) * 1000);
             proto_msg_free(&m);
-        } else if (!strcmp(act, "run") || !strcmp(act, "stdin") || !strcmp(act, "tty") || !strcmp(act, "kill")) {
+        } else if (!strcmp(act, "run") || !strcmp(act, "stdin") || !strcmp(act, "tty") || !strcmp(act, "ttyin") ||
+                   !strcmp(act, "kill")) {
             char *input = NULL;
-            g_exec_tty = !strcmp(act, "tty");
+            g_exec_tty = !strcmp(act, "tty") || !strcmp(act, "ttyin");
             g_exec_signal = 0;
             if (!strcmp(act, "kill")) {
                 NEED(1);
                 g_exec_signal = atoi(argv[i++]);
             }
-            if (!strcmp(act, "stdin")) {
+            if (!strcmp(act, "stdin") || !strcmp(act, "ttyin")) {
                 NEED(1);
                 input = unescape(argv[i++]);
             }
