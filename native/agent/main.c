@@ -26,6 +26,37 @@
 #include "agent.h"
 
 buf_t g_out;
+/* Bytes of g_out already written to the port. Advancing an offset instead of
+ * shifting the buffer after every (at most 32 KiB) port write keeps draining a
+ * multi-megabyte queue linear. */
+static size_t g_out_off;
+
+static size_t out_pending(void) { return g_out.len - g_out_off; }
+
+/* Writes queued output until the port would block; returns -1 on a hard error. */
+static int out_write(int fd)
+{
+    while (g_out_off < g_out.len) {
+        ssize_t w = write(fd, g_out.data + g_out_off, g_out.len - g_out_off);
+        if (w > 0) {
+            g_out_off += (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && errno != EAGAIN)
+            return -1;
+        break;
+    }
+    if (g_out_off == g_out.len) {
+        buf_consume(&g_out, g_out.len);
+        g_out_off = 0;
+    } else if (g_out_off > (1u << 20) && g_out_off > g_out.len / 2) {
+        buf_consume(&g_out, g_out_off);
+        g_out_off = 0;
+    }
+    return 0;
+}
 uint64_t g_activity_seq;
 uint64_t g_ctr_host_messages, g_ctr_guest_messages, g_ctr_exec_bytes, g_ctr_fs_bytes;
 
@@ -291,14 +322,11 @@ int port_read_frame(int fd, buf_t *in, msg_t *m, uint64_t deadline_ns, char *err
 
 int port_flush_blocking(int fd, uint64_t deadline_ns)
 {
-    while (g_out.len) {
-        ssize_t n = write(fd, g_out.data, g_out.len);
-        if (n > 0) {
-            buf_consume(&g_out, (size_t)n);
-            continue;
-        }
-        if (n < 0 && errno != EAGAIN && errno != EINTR)
+    while (out_pending()) {
+        if (out_write(fd) < 0)
             return -1;
+        if (!out_pending())
+            break;
         uint64_t now = mono_ns();
         if (now >= deadline_ns)
             return -1;
@@ -584,7 +612,7 @@ static void serve(buf_t *in)
         }
 
         exec_finish_ready();
-        if (g_out.len < OUT_HIGH_WATER)
+        if (out_pending() < OUT_HIGH_WATER)
             fs_pump_reads();
 
         int n = 0;
@@ -593,12 +621,12 @@ static void serve(buf_t *in)
         if (g_port_connected) {
             if (in->len < MAX_FRAME_SIZE + 4)
                 pev |= POLLIN;
-            if (g_out.len)
+            if (out_pending())
                 pev |= POLLOUT;
         }
         pfds[n++] = (struct pollfd){g_port_connected ? g_port : -1, pev, 0};
         int exec_base = n;
-        n += exec_poll_fill(pfds + n, (int)(sizeof(pfds) / sizeof(pfds[0])) - n, g_out.len < OUT_HIGH_WATER);
+        n += exec_poll_fill(pfds + n, (int)(sizeof(pfds) / sizeof(pfds[0])) - n, out_pending() < OUT_HIGH_WATER);
 
         int timeout = -1;
         uint64_t now = mono_ns();
@@ -607,7 +635,7 @@ static void serve(buf_t *in)
         }
         if (!g_port_connected && (timeout < 0 || timeout > 2000))
             timeout = 2000; /* recheck the port even if a SIGIO was missed */
-        if (fs_pending_reads() && g_out.len < OUT_HIGH_WATER && g_port_connected)
+        if (fs_pending_reads() && out_pending() < OUT_HIGH_WATER && g_port_connected)
             timeout = 0;
 
         int pr = poll(pfds, (nfds_t)n, timeout);
@@ -621,9 +649,8 @@ static void serve(buf_t *in)
 
         short rev = pfds[1].revents;
         if (rev & POLLOUT) {
-            ssize_t w = write(g_port, g_out.data, g_out.len);
-            if (w > 0)
-                buf_consume(&g_out, (size_t)w);
+            if (out_write(g_port) < 0)
+                logmsg("write agent port: %s", strerror(errno));
         }
         if (rev & (POLLIN | POLLHUP | POLLERR)) {
             for (;;) {
