@@ -31,6 +31,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# codec unit tests first: no VM needed
+make -s -C "$here/../agent" test OUT="$run/unit"
+
 # Host TSC rate in kHz: without tsc_early_khz, -M microvm under TCG hangs in
 # TSC calibration in about a third of boots.
 tsc_khz="$(awk -F: '/^cpu MHz/ {printf "%d", $2 * 1000; exit}' /proc/cpuinfo)"
