@@ -75,7 +75,7 @@ internal sealed class ChildProcess
             foreach (var (source, target) in fdMap)
             {
                 int src = source;
-                if (targets.Contains(src) && src != target || src <= 2)
+                if (SourceNeedsSpare(src, target, targets))
                 {
                     src = Libc.Check(Libc.fcntl(source, Libc.F_DUPFD_CLOEXEC, 200), "fcntl(F_DUPFD_CLOEXEC)");
                     temporaries.Add(src);
@@ -99,6 +99,13 @@ internal sealed class ChildProcess
             foreach (var h in handles) h.Free();
         }
     }
+
+    /// <summary>
+    /// True when a source descriptor must first be duplicated out of the way: it sits on another mapping's target
+    /// number (an earlier dup2 would clobber it) or on a stdio number (replaced by the stdio plan).
+    /// </summary>
+    internal static bool SourceNeedsSpare(int source, int target, IReadOnlySet<int> targets) =>
+        targets.Contains(source) && source != target || source <= 2;
 
     private static unsafe void AddStdio(byte* actions, int target, int source)
     {

@@ -13,8 +13,17 @@ namespace Microsandbox.Spawn;
 public static class LaunchPlanner
 {
     /// <summary>Builds the launch config. The spec's image must already be resolved to a bind directory or a disk image.</summary>
-    public static LaunchConfig Plan(SandboxSpec spec, int sandboxId, MicrosandboxHome home)
+    public static LaunchConfig Plan(SandboxSpec spec, int sandboxId, MicrosandboxHome home) => Plan(spec, sandboxId, home, null);
+
+    /// <summary>
+    /// Builds the launch config with named volumes resolved by <see cref="NamedVolumes.ResolveAsync"/> (disk volumes
+    /// become block devices, directory volumes shares with their quota). Without them, a named mount is a directory
+    /// share of <c>volumes/NAME</c>. Single-file binds are staged under the sandbox's runtime directory.
+    /// </summary>
+    public static LaunchConfig Plan(SandboxSpec spec, int sandboxId, MicrosandboxHome home, IReadOnlyDictionary<string, ResolvedNamedVolume>? namedVolumes)
     {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(home);
         var name = spec.Name;
         var bootstrap = new JsonObject();
         var rootfs = new LaunchRootfs();
@@ -36,6 +45,7 @@ public static class LaunchPlanner
         var mounts = new List<string>();
         var disks = new List<string>();
         var dirMounts = new JsonArray();
+        var fileMounts = new JsonArray();
         var diskMounts = new JsonArray();
         var tmpfsMounts = new JsonArray();
         foreach (var mount in spec.Mounts)
@@ -45,11 +55,33 @@ public static class LaunchPlanner
             {
                 case VolumeMount.Bind bind:
                     if (File.Exists(bind.Host))
-                        throw new MicrosandboxException($"mounts: bind of the single file '{bind.Host}' at '{bind.Guest}' is not supported by this runtime yet; bind its directory instead");
+                    {
+                        var staged = FileMountStaging.Stage(bind.Host, bind.Guest, Path.Combine(home.RuntimeDirectory(name), "file-mounts"));
+                        mounts.Add(LaunchMountArgument.FormatDirectory(staged.Tag, staged.Directory, OptionTokens(bind.Options, bind.StatVirtualization, bind.HostPermissions, null)));
+                        fileMounts.Add(new JsonObject { ["tag"] = staged.Tag, ["filename"] = staged.FileName, ["guest_path"] = bind.Guest, ["flags"] = Flags(bind.Options) });
+                        break;
+                    }
                     if (!Directory.Exists(bind.Host))
                         throw new MicrosandboxException($"mounts: bind source '{bind.Host}' for '{bind.Guest}' does not exist");
                     mounts.Add(LaunchMountArgument.FormatDirectory(tag, bind.Host, OptionTokens(bind.Options, bind.StatVirtualization, bind.HostPermissions, bind.QuotaMib ?? SpecDefaultsForRuntime.BindQuotaMib)));
                     dirMounts.Add(DirMount(tag, bind.Guest, bind.Options));
+                    break;
+                case VolumeMount.Named named when namedVolumes is not null:
+                    if (!namedVolumes.TryGetValue(named.Name, out var volume))
+                        throw new MicrosandboxException($"volume not found: {named.Name}");
+                    if (volume.Kind == VolumeKind.Disk)
+                    {
+                        disks.Add(LaunchMountArgument.FormatDisk(tag, volume.Path, (volume.Format ?? DiskImageFormat.Raw).AsStr(), named.Options.Readonly));
+                        var nd = new JsonObject { ["id"] = tag, ["guest_path"] = named.Guest };
+                        if (volume.Fstype is { } nfs) nd["fstype"] = nfs;
+                        nd["flags"] = Flags(named.Options);
+                        diskMounts.Add(nd);
+                    }
+                    else
+                    {
+                        mounts.Add(LaunchMountArgument.FormatDirectory(tag, volume.Path, OptionTokens(named.Options, named.StatVirtualization, named.HostPermissions, volume.QuotaMib)));
+                        dirMounts.Add(DirMount(tag, named.Guest, named.Options));
+                    }
                     break;
                 case VolumeMount.Named named:
                     var volumeDir = Path.Combine(home.Root, "volumes", named.Name);
@@ -75,6 +107,7 @@ public static class LaunchPlanner
             }
         }
         if (dirMounts.Count > 0) bootstrap["dir_mounts"] = dirMounts;
+        if (fileMounts.Count > 0) bootstrap["file_mounts"] = fileMounts;
         if (diskMounts.Count > 0) bootstrap["disk_mounts"] = diskMounts;
         if (tmpfsMounts.Count > 0) bootstrap["tmpfs_mounts"] = tmpfsMounts;
         bootstrap["hostname"] = spec.Runtime.Hostname ?? GuestNames.HostnameFor(name);

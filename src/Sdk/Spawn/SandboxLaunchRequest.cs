@@ -26,6 +26,9 @@ public sealed record SandboxLaunchRequest(
     string? LogLevelFlag = null,
     IReadOnlyDictionary<string, string?>? Environment = null)
 {
+    /// <summary>Disk-image locks the sandbox process inherits (at fds 100, 101, …) and holds for its life; see <see cref="Spawn.DiskLocks"/>.</summary>
+    public DiskLockSet? DiskLocks { get; init; }
+
     /// <summary>The argv the sandbox process sees, exactly as upstream's spawn builds it.</summary>
     public IReadOnlyList<string> BuildArgv()
     {

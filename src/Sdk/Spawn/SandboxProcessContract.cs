@@ -14,6 +14,8 @@ public static class SandboxProcessContract
     public const int StartupFd = 98;
     /// <summary>The held lifecycle lock.</summary>
     public const int LifecycleLockFd = 99;
+    /// <summary>The first of the extra inherited descriptors (held disk-image locks), numbered upwards.</summary>
+    public const int FirstDiskLockFd = 100;
     /// <summary>How long a launcher waits for the startup JSON.</summary>
     public static readonly TimeSpan StartupTimeout = TimeSpan.FromSeconds(30);
 }

@@ -36,6 +36,11 @@ public static class SandboxSpawner
                 (configFd, SandboxProcessContract.ConfigFd),
                 (lifecycle.Descriptor, SandboxProcessContract.LifecycleLockFd),
             };
+            if (request.DiskLocks is { } diskLocks)
+            {
+                for (int i = 0; i < diskLocks.Descriptors.Count; i++)
+                    fdMap.Add((diskLocks.Descriptors[i], SandboxProcessContract.FirstDiskLockFd + i));
+            }
             int stdout;
             if (request.Mode == SpawnMode.Attached)
             {
