@@ -676,9 +676,20 @@ static int mount_block(const char *dev, const char *target, const char *fstype, 
     modules_load_for_fstype(fstype);
     if (fstype) {
         const char *data = (readonly && !strcmp(fstype, "ext4")) ? "noload" : NULL;
-        if (mount(dev, target, fstype, flags, data) < 0)
-            return fail("failed to mount %s at %s as %s: %s", dev, target, fstype, strerror(errno));
-        return 0;
+        if (mount(dev, target, fstype, flags, data) == 0)
+            return 0;
+        int e = errno;
+        if ((e == EACCES || e == EROFS) && !(flags & MS_RDONLY)) {
+            /* a read-only device (readonly=on): mount it read-only instead */
+            data = !strcmp(fstype, "ext4") ? "noload" : NULL;
+            if (mount(dev, target, fstype, flags | MS_RDONLY, data) == 0) {
+                logmsg("%s is read-only; mounted %s read-only", dev, target);
+                return 0;
+            }
+            e = errno;
+        }
+        return fail("failed to mount %s at %s as %s: %s%s", dev, target, fstype, strerror(e),
+                    e == EINVAL ? " (the device does not hold a valid filesystem of that type)" : "");
     }
     char types[32][32];
     int n = list_fstypes(types, 32);
@@ -1113,14 +1124,17 @@ static int apply_hostname(const bootstrap_t *bs)
     snprintf(hosts + o, sizeof(hosts) - o,
              "fe00::\tip6-localnet\nff00::\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
     mkdir_p("/etc", 0755);
-    if (write_file("/etc/hosts", hosts, 0644) < 0)
-        return fail("failed to write /etc/hosts: %s", strerror(errno));
+    if (write_file("/etc/hosts", hosts, 0644) < 0) {
+        if (errno != EROFS)
+            return fail("failed to write /etc/hosts: %s", strerror(errno));
+        logmsg("read-only root: /etc/hosts left as it is");
+    }
     if (h) {
         if (sethostname(h, strlen(h)) < 0)
             return fail("sethostname(%s): %s", h, strerror(errno));
         char line[300];
         snprintf(line, sizeof(line), "%s\n", h);
-        if (write_file("/etc/hostname", line, 0644) < 0)
+        if (write_file("/etc/hostname", line, 0644) < 0 && errno != EROFS)
             return fail("failed to write /etc/hostname: %s", strerror(errno));
     }
     return 0;
@@ -1128,12 +1142,17 @@ static int apply_hostname(const bootstrap_t *bs)
 
 static int ensure_dir_mode(const char *path, mode_t mode)
 {
+    struct stat cur;
+    if (stat(path, &cur) == 0 && S_ISDIR(cur.st_mode) && (cur.st_mode & 07777) == mode)
+        return 0;
+    if (mkdir_p(path, 0755) < 0 && errno == EROFS)
+        return 0; /* read-only root without it: nothing to fix */
     if (mkdir_p(path, 0755) < 0)
         return fail("failed to create directory %s: %s", path, strerror(errno));
     struct stat st;
     if (stat(path, &st) < 0)
         return fail("failed to stat %s: %s", path, strerror(errno));
-    if ((st.st_mode & 07777) != mode && chmod(path, mode) < 0)
+    if ((st.st_mode & 07777) != mode && chmod(path, mode) < 0 && errno != EROFS)
         return fail("failed to chmod %s to %o: %s", path, mode, strerror(errno));
     return 0;
 }

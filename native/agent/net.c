@@ -212,7 +212,7 @@ int net_configure(const net_config_t *c, char *err, size_t errlen)
             inet_ntop(AF_INET6, c->v6_dns, a, sizeof(a));
             snprintf(content + o, sizeof(content) - o, "nameserver %s\n", a);
         }
-        if (write_file("/etc/resolv.conf", content, 0644) < 0) {
+        if (write_file("/etc/resolv.conf", content, 0644) < 0 && errno != EROFS) {
             snprintf(err, errlen, "failed to write /etc/resolv.conf: %s", strerror(errno));
             return -1;
         }

@@ -51,7 +51,7 @@ boot_vm() {
         -device virtio-serial-device \
         -chardev "socket,id=agent0,path=$run/$name.sock,server=on,wait=off" \
         -device virtserialport,chardev=agent0,name=agent \
-        -drive "file=$out/${root_image:-rootfs.ext4},format=raw,if=none,id=root0,snapshot=on" \
+        -drive "file=${root_path:-$out/${root_image:-rootfs.ext4}},format=raw,if=none,id=root0,snapshot=on" \
         -device virtio-blk-device,drive=root0,serial=msb-root \
         "$@" &
     qemu_pid=$!
@@ -207,5 +207,13 @@ boot_vm bad
 "${ctl[@]}" --socket "$run/bad.sock" --bad-bootstrap expect-error || fail_with_console bad
 wait_vm bad
 grep -q 'bootstrap failed' "$run/bad.console" || fail_with_console bad
+
+# ---- VM 5: a corrupt root image is reported, then the guest powers off ----------
+head -c 8M /dev/urandom >"$run/corrupt.img"
+root_path="$run/corrupt.img" boot_vm corrupt
+"${ctl[@]}" --socket "$run/corrupt.sock" --root-disk /dev/disk/by-id/virtio-msb-root:ext4 --no-wait expect-error ||
+    fail_with_console corrupt
+wait_vm corrupt
+grep -q 'does not hold a valid filesystem' "$run/corrupt.console" || fail_with_console corrupt
 
 echo "smoke: all checks passed"

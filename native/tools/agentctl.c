@@ -16,6 +16,7 @@
  *   --rlimit RES=SOFT:HARD  --restricted  --net-slirp  --patch-text PATH=CONTENT
  *   --bad-bootstrap            send a malformed bootstrap (failure-path test)
  *   --early-ack                send core.init.ack right behind the bootstrap
+ *   --no-wait                  do not wait for core.ready (use with expect-error)
  *   --timeout SECONDS          per wait (default 120)
  *   --print-bootstrap          print the bootstrap frame as hex and exit
  *   --attach                   skip the bootstrap (the guest is already serving)
@@ -212,7 +213,7 @@ typedef struct {
     char *tmpfs[16]; int ntmpfs;
     char *rlimits[16]; int nrlimits;
     char *patches[16]; int npatches;
-    int restricted, net, bad, early_ack;
+    int restricted, net, bad, early_ack, no_wait;
 } opts_t;
 
 static void build_bootstrap(const opts_t *o, buf_t *out)
@@ -384,7 +385,7 @@ static void boot(const opts_t *o)
     double t0 = now_s();
     send_frame(0, T_BOOTSTRAP, &p);
     buf_free(&p);
-    if (o->bad)
+    if (o->bad || o->no_wait)
         return;
     if (o->early_ack) {
         /* the ack may travel right behind the bootstrap */
@@ -762,6 +763,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--net-slirp")) o.net = 1;
         else if (!strcmp(a, "--bad-bootstrap")) o.bad = 1;
         else if (!strcmp(a, "--early-ack")) o.early_ack = 1;
+        else if (!strcmp(a, "--no-wait")) o.no_wait = 1;
         else if (!strcmp(a, "--print-bootstrap")) print_only = 1;
         else if (!strcmp(a, "--attach")) attach = 1;
         else die("unknown option %s", a);
