@@ -110,6 +110,7 @@ boot_vm main \
     run 0 '/srv\n' pwd \; \
     run 0 '1000\n' su -s /bin/sh user -c 'id -u' \; \
     run 0 'patched\n' cat /etc/motd \; \
+    run 0 '' sh -c 'mkdir -p /opt/m && mount -t tmpfs none /opt/m' \; \
     run 0 'from-host\n' cat /mnt/share/host.txt \; \
     run 0 '' sh -c 'echo from-guest > /mnt/share/guest.txt' \; \
     run 1 '*' sh -c 'echo x > /mnt/ro/new.txt' \; \
@@ -155,6 +156,11 @@ root_image=rootfs.erofs boot_vm user
     ttyin 'typed\n' 0 'typed\r\ntyped\r\n' head -n 1 \; \
     run -1 '' sh -c 'kill -9 $$' \; \
     kill 15 -1 '' sleep 30 \; \
+    as root \
+    run 0 '0\n' id -u \; \
+    run 1 '*' mount -t tmpfs none /mnt \; \
+    as nobody-such-user \
+    fail user_setup_failed id \; \
     ping \
     shutdown || fail_with_console user
 wait_vm user

@@ -28,6 +28,7 @@
  *   ttyin INPUT CODE STDOUT CMD [ARG...] ';'  PTY exec fed INPUT (echoed by the terminal)
  *   kill SIG CODE STDOUT CMD [ARG...] ';'     send SIG once started
  *   fail KIND CMD [ARG...] ';'                expect core.exec.failed of KIND
+ *   as USER                                   following execs run as USER
  *   sh 'SCRIPT'                               print output of /bin/sh -c SCRIPT
  *   write PATH CONTENT | read PATH CONTENT | big PATH MIB
  *   stat PATH | ls PATH NAME | mkdir PATH | rm PATH | mv SRC DST
@@ -433,6 +434,7 @@ typedef struct {
 } exec_result_t;
 
 static int g_exec_tty;    /* next exec asks for a PTY */
+static const char *g_exec_user; /* user for the following execs (NULL: the default) */
 static int g_exec_signal; /* next exec gets this signal once started */
 
 static void do_exec(char **argv, int argc, const char *input, exec_result_t *res)
@@ -441,7 +443,11 @@ static void do_exec(char **argv, int argc, const char *input, exec_result_t *res
     uint32_t id = g_next_id++;
     buf_t p;
     buf_init(&p);
-    cb_map(&p, g_exec_tty ? 6 : 3);
+    cb_map(&p, (g_exec_tty ? 6 : 3) + (g_exec_user ? 1 : 0));
+    if (g_exec_user) {
+        cb_text(&p, "user");
+        cb_text(&p, g_exec_user);
+    }
     if (g_exec_tty) {
         cb_text(&p, "tty");
         cb_bool(&p, 1);
@@ -846,6 +852,9 @@ int main(int argc, char **argv)
             buf_free(&r.err);
             free(expect);
             free(input);
+        } else if (!strcmp(act, "as")) {
+            NEED(1);
+            g_exec_user = argv[i++];
         } else if (!strcmp(act, "fail")) {
             NEED(2);
             const char *kind = argv[i++];
