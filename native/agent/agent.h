@@ -117,9 +117,15 @@ void modules_load_group(const char *group);
 void modules_load_for_devices(void);
 void modules_load_for_fstype(const char *fstype);
 
-/* ---- misc helpers (util in boot.c) ---- */
+/* ---- misc helpers (util.c) ---- */
 int mkdir_p(const char *path, mode_t mode);
+int write_all_fd(int fd, const void *data, size_t len);
+int write_bytes(const char *path, const void *data, size_t len, mode_t mode, int append);
 int write_file(const char *path, const char *content, mode_t mode);
+int read_small(const char *path, char *out, size_t n); /* first line, newline stripped */
+int remove_tree(const char *path);                     /* like rm -r; -1 with errno */
+char *scripts_path(const char *path);
+void mount_dev_proc_sys(void); /* boot.c */
 char *xstrdup(const char *s);
 void *xcalloc(size_t n, size_t sz);
 

@@ -36,68 +36,6 @@ static int fail(const char *fmt, ...)
     return -1;
 }
 
-int mkdir_p(const char *path, mode_t mode)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof(tmp), "%s", path);
-    size_t n = strlen(tmp);
-    while (n > 1 && tmp[n - 1] == '/')
-        tmp[--n] = 0;
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    }
-    if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-        return -1;
-    struct stat st;
-    if (stat(tmp, &st) < 0)
-        return -1;
-    if (!S_ISDIR(st.st_mode)) {
-        errno = ENOTDIR;
-        return -1;
-    }
-    return 0;
-}
-
-static int write_all_fd(int fd, const void *data, size_t len)
-{
-    const char *p = data;
-    while (len) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
-static int write_bytes(const char *path, const void *data, size_t len, mode_t mode, int append)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), mode);
-    if (fd < 0)
-        return -1;
-    int r = write_all_fd(fd, data, len);
-    int e = errno;
-    close(fd);
-    errno = e;
-    return r;
-}
-
-int write_file(const char *path, const char *content, mode_t mode)
-{
-    if (write_bytes(path, content, strlen(content), mode, 0) < 0)
-        return -1;
-    return chmod(path, mode);
-}
-
 static char *get_str(const cb_item *m, const char *key) { return cb_strdup(cb_get(m, key)); }
 
 /* Optional text field: NULL when absent/null; error when present but not text. */
@@ -557,20 +495,9 @@ static void install_default_env(const cb_item *b)
         free(k);
         free(v);
     }
-    if (!path)
-        path = DEFAULT_GUEST_PATH;
-    char full[8192];
-    int has = 0;
-    char *dup = xstrdup(path), *save = NULL;
-    for (char *seg = strtok_r(dup, ":", &save); seg; seg = strtok_r(NULL, ":", &save))
-        if (!strcmp(seg, SCRIPTS_PATH))
-            has = 1;
-    free(dup);
-    if (has)
-        snprintf(full, sizeof(full), "%s", path);
-    else
-        snprintf(full, sizeof(full), "%s:%s", SCRIPTS_PATH, path);
+    char *full = scripts_path(path ? path : DEFAULT_GUEST_PATH);
     setenv("PATH", full, 1);
+    free(full);
     free(pathcopy);
 }
 
@@ -581,20 +508,6 @@ static void sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
-}
-
-static int read_small(const char *path, char *out, size_t n)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t r = read(fd, out, n - 1);
-    close(fd);
-    if (r < 0)
-        return -1;
-    out[r] = 0;
-    out[strcspn(out, "\r\n")] = 0;
-    return 0;
 }
 
 /* Finds /dev/vdX whose virtio-blk serial equals id. */
@@ -737,7 +650,7 @@ static int mount_9p(const char *tag, const char *target, unsigned long flags, co
     return 0;
 }
 
-static void mount_api_filesystems(void)
+void mount_dev_proc_sys(void)
 {
     mkdir("/dev", 0755);
     if (mount("devtmpfs", "/dev", "devtmpfs", MS_RELATIME, NULL) < 0 && errno != EBUSY)
@@ -748,6 +661,11 @@ static void mount_api_filesystems(void)
     mkdir("/sys", 0555);
     if (mount("sysfs", "/sys", "sysfs", MS_NODEV | MS_NOEXEC | MS_NOSUID | MS_RELATIME, NULL) < 0 && errno != EBUSY)
         logmsg("mount /sys: %s", strerror(errno));
+}
+
+static void mount_api_filesystems(void)
+{
+    mount_dev_proc_sys();
     mkdir("/sys/fs/cgroup", 0755);
     mount("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NODEV | MS_NOEXEC | MS_NOSUID | MS_RELATIME, NULL);
     mkdir("/dev/pts", 0755);
@@ -839,32 +757,6 @@ static int mount_root(const bootstrap_t *bs)
 
 /* ------------------------------------------------------------------ */
 /* patches (QEMU-engine extension: upstream bakes them host-side)        */
-
-static int remove_tree(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) < 0)
-        return errno == ENOENT ? 0 : -1;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        if (!d)
-            return -1;
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-                continue;
-            char child[4096];
-            snprintf(child, sizeof(child), "%s/%s", path, e->d_name);
-            if (remove_tree(child) < 0) {
-                closedir(d);
-                return -1;
-            }
-        }
-        closedir(d);
-        return rmdir(path);
-    }
-    return unlink(path);
-}
 
 static int ensure_parent(const char *path)
 {
@@ -968,7 +860,7 @@ static int apply_patches(const cb_item *b)
         } else if (cb_text_eq(k, "Remove")) {
             if (req_abs_path(f, "path", &path, "patch path") < 0)
                 return -1;
-            if (remove_tree(path) < 0)
+            if (remove_tree(path) < 0 && errno != ENOENT)
                 return fail("patch remove %s: %s", path, strerror(errno));
         } else if (cb_text_eq(k, "CopyFile") || cb_text_eq(k, "CopyDir")) {
             return fail("patch #%llu: CopyFile/CopyDir read host paths; expand them host-side into File/Mkdir/Symlink patches",

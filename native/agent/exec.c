@@ -210,23 +210,6 @@ static const char *env_get(const strvec_t *env, const char *key)
     return NULL;
 }
 
-static char *path_with_scripts(const char *path)
-{
-    char *dup = xstrdup(path), *save = NULL;
-    int has = 0;
-    for (char *seg = strtok_r(dup, ":", &save); seg; seg = strtok_r(NULL, ":", &save))
-        if (!strcmp(seg, SCRIPTS_PATH))
-            has = 1;
-    free(dup);
-    size_t n = strlen(path) + strlen(SCRIPTS_PATH) + 8;
-    char *out = xcalloc(n, 1);
-    if (has)
-        snprintf(out, n, "PATH=%s", path);
-    else
-        snprintf(out, n, "PATH=%s:%s", SCRIPTS_PATH, path);
-    return out;
-}
-
 /* Finds the program: paths with '/' are used as given, others are looked up
  * on PATH. Returns a new string or NULL (errno set) when nothing matches. */
 static char *find_program(const char *cmd, const char *path)
@@ -340,8 +323,14 @@ void exec_handle_request(const msg_t *m, const cb_item *p)
             req_path = 1;
         env_set(&env, kv);
     }
-    if (req_path)
-        env_set(&env, path_with_scripts(env_get(&env, "PATH")));
+    if (req_path) {
+        char *p = scripts_path(env_get(&env, "PATH"));
+        size_t n = strlen(p) + 6;
+        char *kv = xcalloc(n, 1);
+        snprintf(kv, n, "PATH=%s", p);
+        free(p);
+        env_set(&env, kv);
+    }
 
     char *cwd = cb_strdup(cb_get(p, "cwd"));
     if (!cwd && g_config.default_cwd)

@@ -327,32 +327,6 @@ static int mkdir_all(const char *path)
     return mkdir_p(path, 0777);
 }
 
-static int rm_tree(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) < 0)
-        return -1;
-    if (!S_ISDIR(st.st_mode))
-        return unlink(path);
-    DIR *d = opendir(path);
-    if (!d)
-        return -1;
-    struct dirent *e;
-    int rc = 0;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        char child[PATH_MAX + 256];
-        join_path(child, sizeof(child), path, e->d_name);
-        if (rm_tree(child) < 0) {
-            rc = -1;
-            break;
-        }
-    }
-    closedir(d);
-    return rc < 0 ? -1 : rmdir(path);
-}
-
 static int copy_file(const char *src, const char *dst)
 {
     int in = open(src, O_RDONLY | O_CLOEXEC);
@@ -682,7 +656,7 @@ void fs_handle_request(const msg_t *m, const cb_item *p)
             send_ok(id);
     } else if (cb_text_eq(k, "RemoveDir")) {
         NEED_PATH();
-        int r = bool_field(f, "recursive") ? rm_tree(path) : rmdir(path);
+        int r = bool_field(f, "recursive") ? remove_tree(path) : rmdir(path);
         if (r < 0)
             send_err(id, "remove_dir", errno);
         else

@@ -159,19 +159,6 @@ void send_core_error(uint32_t id, const char *kind, const char *message, const c
 /* ------------------------------------------------------------------ */
 /* early init                                                           */
 
-static void mount_early(void)
-{
-    mkdir("/dev", 0755);
-    if (mount("devtmpfs", "/dev", "devtmpfs", MS_RELATIME, NULL) < 0 && errno != EBUSY)
-        logmsg("mount /dev: %s", strerror(errno));
-    mkdir("/proc", 0755);
-    if (mount("proc", "/proc", "proc", MS_NODEV | MS_NOEXEC | MS_NOSUID, NULL) < 0 && errno != EBUSY)
-        logmsg("mount /proc: %s", strerror(errno));
-    mkdir("/sys", 0755);
-    if (mount("sysfs", "/sys", "sysfs", MS_NODEV | MS_NOEXEC | MS_NOSUID, NULL) < 0 && errno != EBUSY)
-        logmsg("mount /sys: %s", strerror(errno));
-}
-
 /* The kernel gives init /dev/console as fds 0-2 only when the node exists in
  * the initramfs; make sure we have them either way. */
 static void ensure_console_fds(void)
@@ -200,16 +187,10 @@ static int find_port(char *path, size_t pathlen)
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.')
             continue;
-        char p[512], name[128] = {0};
+        char p[512], name[128];
         snprintf(p, sizeof(p), "/sys/class/virtio-ports/%s/name", e->d_name);
-        int fd = open(p, O_RDONLY);
-        if (fd < 0)
+        if (read_small(p, name, sizeof(name)) < 0)
             continue;
-        ssize_t n = read(fd, name, sizeof(name) - 1);
-        close(fd);
-        if (n <= 0)
-            continue;
-        name[strcspn(name, "\r\n")] = 0;
         if (strcmp(name, AGENT_PORT_NAME) == 0) {
             snprintf(path, pathlen, "/dev/%s", e->d_name);
             found = 0;
@@ -442,12 +423,7 @@ static void write_heartbeat(void)
                        (unsigned long long)g_ctr_host_messages,
                        (unsigned long long)g_ctr_guest_messages,
                        (unsigned long long)g_ctr_exec_bytes, (unsigned long long)g_ctr_fs_bytes);
-    int fd = open(RUNTIME_MOUNT_POINT "/heartbeat.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return;
-    ssize_t w = write(fd, json, (size_t)len);
-    close(fd);
-    if (w == len)
+    if (write_bytes(RUNTIME_MOUNT_POINT "/heartbeat.tmp", json, (size_t)len, 0644, 0) == 0)
         rename(RUNTIME_MOUNT_POINT "/heartbeat.tmp", RUNTIME_MOUNT_POINT "/heartbeat.json");
 }
 
@@ -714,7 +690,7 @@ int main(void)
     g_boot_ns = boottime_ns();
     buf_init(&g_out);
     umask(022);
-    mount_early();
+    mount_dev_proc_sys();
     ensure_console_fds();
     int debug = g_module_debug = debug_enabled();
     setup_signals();

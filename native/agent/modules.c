@@ -90,14 +90,9 @@ void modules_load_for_devices(void)
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.')
             continue;
-        char p[300], id[32] = {0};
+        char p[300], id[32];
         snprintf(p, sizeof(p), "/sys/bus/virtio/devices/%s/device", e->d_name);
-        int fd = open(p, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            continue;
-        ssize_t n = read(fd, id, sizeof(id) - 1);
-        close(fd);
-        if (n <= 0)
+        if (read_small(p, id, sizeof(id)) < 0)
             continue;
         unsigned long v = strtoul(id, NULL, 16);
         blk |= v == 2;

@@ -67,13 +67,7 @@ static int find_iface(const net_config_t *c, char *out, size_t outlen)
             snprintf(first, sizeof(first), "%s", e->d_name);
         char p[300], addr[64] = {0};
         snprintf(p, sizeof(p), "/sys/class/net/%s/address", e->d_name);
-        int fd = open(p, O_RDONLY);
-        if (fd >= 0) {
-            ssize_t n = read(fd, addr, sizeof(addr) - 1);
-            close(fd);
-            if (n > 0)
-                addr[strcspn(addr, "\r\n")] = 0;
-        }
+        read_small(p, addr, sizeof(addr));
         if (c->have_mac && !strcasecmp(addr, want)) {
             snprintf(out, outlen, "%s", e->d_name);
             found = 0;

@@ -1,0 +1,134 @@
+/* Small helpers shared by the agent's modules. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+int mkdir_p(const char *path, mode_t mode)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s", path);
+    size_t n = strlen(tmp);
+    while (n > 1 && tmp[n - 1] == '/')
+        tmp[--n] = 0;
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    }
+    if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+        return -1;
+    struct stat st;
+    if (stat(tmp, &st) < 0)
+        return -1;
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return 0;
+}
+
+int write_all_fd(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+int write_bytes(const char *path, const void *data, size_t len, mode_t mode, int append)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), mode);
+    if (fd < 0)
+        return -1;
+    int r = write_all_fd(fd, data, len);
+    int e = errno;
+    close(fd);
+    errno = e;
+    return r;
+}
+
+int write_file(const char *path, const char *content, mode_t mode)
+{
+    if (write_bytes(path, content, strlen(content), mode, 0) < 0)
+        return -1;
+    return chmod(path, mode);
+}
+
+int read_small(const char *path, char *out, size_t n)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t r = read(fd, out, n - 1);
+    close(fd);
+    if (r < 0)
+        return -1;
+    out[r] = 0;
+    out[strcspn(out, "\r\n")] = 0;
+    return 0;
+}
+
+int remove_tree(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return -1;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        if (!d)
+            return -1;
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+                continue;
+            char child[PATH_MAX + 256];
+            snprintf(child, sizeof(child), "%s/%s", path, e->d_name);
+            if (remove_tree(child) < 0) {
+                closedir(d);
+                return -1;
+            }
+        }
+        closedir(d);
+        return rmdir(path);
+    }
+    return unlink(path);
+}
+
+/* PATH value with the runtime scripts directory present exactly once (first
+ * when added), as upstream agentd keeps it. Returns a new string. */
+char *scripts_path(const char *path)
+{
+    char *dup = xstrdup(path), *save = NULL;
+    int has = 0;
+    for (char *seg = strtok_r(dup, ":", &save); seg; seg = strtok_r(NULL, ":", &save))
+        if (!strcmp(seg, SCRIPTS_PATH))
+            has = 1;
+    free(dup);
+    size_t n = strlen(path) + strlen(SCRIPTS_PATH) + 2;
+    char *out = xcalloc(n, 1);
+    if (has)
+        snprintf(out, n, "%s", path);
+    else
+        snprintf(out, n, "%s:%s", SCRIPTS_PATH, path);
+    return out;
+}
