@@ -44,9 +44,12 @@ public sealed class MsbSandboxContractTests(ITestOutputHelper output)
         var launch = engine.Complete(LaunchPlanner.Plan(spec, (int)record.Id, home), spec);
         Assert.Equal(location.LibkrunfwPath, launch.LibkrunfwPath);
         Assert.Null(launch.Qemu);
+        // The shared built-in disk is attached read-only, so its lock is shared; msb inherits it at fd 100.
+        Assert.True(launch.Rootfs.DiskReadonly);
+        using var diskLocks = DiskLocks.Acquire(spec, null, rootReadonly: launch.Rootfs.DiskReadonly);
         var request = new SandboxLaunchRequest(engine.SandboxProcessProgram, home, name, (int)record.Id,
             spec.Resources.Cpus, (int)spec.Resources.MemoryMib, launch, SpawnMode.Attached, "--debug",
-            new Dictionary<string, string?> { ["MSB_HOME"] = home.Root });
+            new Dictionary<string, string?> { ["MSB_HOME"] = home.Root }) { DiskLocks = diskLocks };
         output.WriteLine("argv: " + string.Join(' ', request.BuildArgv()));
         output.WriteLine("launch config: " + launch.ToJson());
 
