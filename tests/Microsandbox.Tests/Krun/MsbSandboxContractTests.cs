@@ -16,8 +16,10 @@ namespace Microsandbox.Tests.Krun;
 /// </summary>
 public sealed class MsbSandboxContractTests(ITestOutputHelper output)
 {
-    [Fact]
-    public async Task Msb_sandbox_accepts_our_argv_and_launch_config_and_fails_cleanly_without_cpu_virtualisation()
+    [Theory]
+    [InlineData(SpawnMode.Attached)]
+    [InlineData(SpawnMode.Detached)]
+    public async Task Msb_sandbox_accepts_our_argv_and_launch_config_and_fails_cleanly_without_cpu_virtualisation(SpawnMode mode)
     {
         var msb = await RealMsb.RequireAsync();
         if (!File.Exists(BuiltinImages.BusyboxDisk)) Assert.Skip($"needs the built-in busybox disk at {BuiltinImages.BusyboxDisk} (./build.sh Native)");
@@ -33,7 +35,7 @@ public sealed class MsbSandboxContractTests(ITestOutputHelper output)
         var (lsCode, _, lsErr) = await RealMsb.RunAsync(msb, home.Root, "ls", "--format", "json");
         Assert.True(lsCode == 0, lsErr);
 
-        const string name = "krun-contract";
+        var name = "krun-contract-" + mode.ToString().ToLowerInvariant();
         var config = new SandboxBuilder(name).Image(BuiltinImages.Busybox).Build();
         var engine = new KrunEngine(location);
         var spec = engine.ResolveImage(config.WithDefaults().Spec);
@@ -48,7 +50,7 @@ public sealed class MsbSandboxContractTests(ITestOutputHelper output)
         Assert.True(launch.Rootfs.DiskReadonly);
         using var diskLocks = DiskLocks.Acquire(spec, null, rootReadonly: launch.Rootfs.DiskReadonly);
         var request = new SandboxLaunchRequest(engine.SandboxProcessProgram, home, name, (int)record.Id,
-            spec.Resources.Cpus, (int)spec.Resources.MemoryMib, launch, SpawnMode.Attached, "--debug",
+            spec.Resources.Cpus, (int)spec.Resources.MemoryMib, launch, mode, "--debug",
             new Dictionary<string, string?> { ["MSB_HOME"] = home.Root }) { DiskLocks = diskLocks };
         output.WriteLine("argv: " + string.Join(' ', request.BuildArgv()));
         output.WriteLine("launch config: " + launch.ToJson());
