@@ -465,6 +465,15 @@ static void dispatch(msg_t *m)
         g_ctr_host_messages++;
         activity_touch();
     }
+    /* Upstream hosts send core.shutdown with a unit payload (CBOR null), and agentd
+     * never decodes it: shut down whatever the payload is. */
+    if (!strcmp(m->type, T_SHUTDOWN)) {
+        logmsg("shutdown requested");
+        exec_terminate_all(SIGTERM);
+        fs_clear();
+        port_flush_blocking(g_port, mono_ns() + 500000000ull);
+        poweroff_now();
+    }
     char err[200];
     cb_item *p = proto_payload(m, err, sizeof(err));
     if (!p || p->type != CB_MAP) {
@@ -514,13 +523,6 @@ static void dispatch(msg_t *m)
         cb_text(&b, "TCP forwarding is not supported by the QEMU guest agent");
         send_msg(m->id, T_TCP_FAILED, &b);
         buf_free(&b);
-    } else if (!strcmp(t, T_SHUTDOWN)) {
-        cb_free(p);
-        logmsg("shutdown requested");
-        exec_terminate_all(SIGTERM);
-        fs_clear();
-        port_flush_blocking(g_port, mono_ns() + 500000000ull);
-        poweroff_now();
     } else {
         /* guest-to-host types and stray control frames: ignore, as upstream */
     }

@@ -155,29 +155,35 @@ internal sealed class QemuSandboxHost
 
         var reason = await _stop.Task.ConfigureAwait(false);
         _log.Info($"stopping VM: {reason}");
-        if (reason != TerminationReason.ShutdownRequested)
-            await RequestGuestShutdownAsync().ConfigureAwait(false);
-        if (await Task.WhenAny(qemuExit, Task.Delay(GracefulShutdown)).ConfigureAwait(false) != qemuExit)
+        // A client-requested shutdown is already on its way to the guest; otherwise ask for one ourselves.
+        await using (var shutdownClient = reason == TerminationReason.ShutdownRequested ? null : await RequestGuestShutdownAsync().ConfigureAwait(false))
         {
-            _log.Warn("guest did not power off in time; killing QEMU");
-            qemu.Kill();
+            // The client stays connected until the guest is gone: closing it early could drop the queued frame.
+            if (await Task.WhenAny(qemuExit, Task.Delay(GracefulShutdown)).ConfigureAwait(false) != qemuExit)
+            {
+                _log.Warn("guest did not power off in time; killing QEMU");
+                qemu.Kill();
+            }
         }
         int exit = await qemuExit.ConfigureAwait(false);
+        _log.Info($"VM exited with code {exit}");
         return (reason, exit);
     }
 
     // Through our own relay, exactly as any client would ask.
-    private async Task RequestGuestShutdownAsync()
+    private async Task<AgentClient?> RequestGuestShutdownAsync()
     {
         try
         {
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            await using var client = await AgentClient.ConnectAsync(_launch.AgentSock, null, cts.Token).ConfigureAwait(false);
+            var client = await AgentClient.ConnectAsync(_launch.AgentSock, null, cts.Token).ConfigureAwait(false);
             await client.ShutdownAsync(cts.Token).ConfigureAwait(false);
+            return client;
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or SocketException or MicrosandboxException)
         {
             _log.Warn($"could not ask the guest to shut down: {e.Message}");
+            return null;
         }
     }
 
@@ -233,11 +239,14 @@ internal sealed class QemuSandboxHost
         if (_launch.Lifecycle.IdleTimeoutSecs is ulong idleSecs)
         {
             var idle = TimeSpan.FromSeconds(idleSecs);
+            // The idle clock starts when the guest is ready, not when the relay was built before the boot.
+            var readyAt = DateTimeOffset.UtcNow;
             _ = Task.Run(async () =>
             {
                 while (!_stop.Task.IsCompleted)
                 {
-                    var quiet = DateTimeOffset.UtcNow - relay.LastActivity;
+                    var lastActivity = relay.LastActivity > readyAt ? relay.LastActivity : readyAt;
+                    var quiet = DateTimeOffset.UtcNow - lastActivity;
                     if (quiet >= idle && relay.ActiveExecSessions == 0)
                     {
                         _stop.TrySetResult(TerminationReason.IdleTimeout);

@@ -132,3 +132,27 @@ public sealed class LifecycleTests(ITestOutputHelper output)
         return pids;
     }
 }
+
+public sealed class GracefulStopTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Stop_lets_the_guest_power_off_by_itself()
+    {
+        VmEnvironment.RequireVm();
+        var ct = TestContext.Current.CancellationToken;
+        var sb = await Sandbox.CreateAsync(new SandboxBuilder(VmEnvironment.UniqueName("graceful")).Image(BuiltinImages.Busybox), VmEnvironment.Options(output), ct);
+        try
+        {
+            await sb.StopAsync(ct);
+            var log = await File.ReadAllTextAsync(Path.Combine(sb.LogDirectory, "runtime.log"), ct);
+            output.WriteLine(log);
+            output.WriteLine(await File.ReadAllTextAsync(Path.Combine(sb.LogDirectory, "console.log"), ct));
+            Assert.DoesNotContain("killing QEMU", log);
+            Assert.Contains("VM exited with code 0", log);
+        }
+        finally
+        {
+            await sb.RemoveAsync(ct);
+        }
+    }
+}

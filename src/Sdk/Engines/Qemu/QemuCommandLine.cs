@@ -28,7 +28,7 @@ internal static class QemuCommandLine
         var q = launch.Qemu ?? throw new MicrosandboxException("launch config has no qemu section: this sandbox process only drives QEMU");
         var args = new List<string> { q.Binary };
         bool kvm = q.Accel == "kvm";
-        args.AddRange(["-M", "microvm,x-option-roms=off,isa-serial=on,rtc=on"]);
+        args.AddRange(["-M", "microvm"]);
         args.AddRange(["-accel", kvm ? "kvm" : "tcg"]);
         if (kvm) args.AddRange(["-cpu", "host"]);
         args.AddRange(["-m", memoryMib.ToString(CultureInfo.InvariantCulture)]);
