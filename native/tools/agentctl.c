@@ -29,6 +29,8 @@
  *   kill SIG CODE STDOUT CMD [ARG...] ';'     send SIG once started
  *   fail KIND CMD [ARG...] ';'                expect core.exec.failed of KIND
  *   as USER                                   following execs run as USER
+ *   rtt N                                     N echo round-trips; prints min/median/max ms
+ *   mark                                      print ms since agentctl started (stdout)
  *   sh 'SCRIPT'                               print output of /bin/sh -c SCRIPT
  *   write PATH CONTENT | read PATH CONTENT | big PATH MIB
  *   stat PATH | ls PATH NAME | mkdir PATH | rm PATH | mv SRC DST
@@ -54,6 +56,7 @@ static int g_fd = -1;
 static buf_t g_in;
 static int g_timeout_ms = 120000;
 static uint32_t g_next_id = 1;
+static double g_start;
 
 static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 static void die(const char *fmt, ...)
@@ -789,6 +792,7 @@ int main(int argc, char **argv)
     if (!sock)
         die("--socket is required");
     buf_init(&g_in);
+    g_start = now_s();
     g_fd = connect_socket(sock);
     if (attach)
         g_next_id = 1000; /* a later client: keep ids apart from the first one */
@@ -852,6 +856,37 @@ int main(int argc, char **argv)
             buf_free(&r.err);
             free(expect);
             free(input);
+        } else if (!strcmp(act, "mark")) {
+            printf("since_start_ms=%.0f ", (now_s() - g_start) * 1000);
+            fflush(stdout);
+        } else if (!strcmp(act, "rtt")) {
+            /* echo round-trips: prints min/median/max in ms */
+            NEED(1);
+            int n = atoi(argv[i++]);
+            if (n < 1 || n > 10000)
+                die("rtt needs a count between 1 and 10000");
+            double *ms = calloc((size_t)n, sizeof(double));
+            char *cmd[2] = {"echo", "x"};
+            for (int k = 0; k < n; k++) {
+                exec_result_t r;
+                double t0 = now_s();
+                do_exec(cmd, 2, NULL, &r);
+                ms[k] = (now_s() - t0) * 1000;
+                if (r.failed || r.code != 0)
+                    die("rtt: echo failed");
+                buf_free(&r.out);
+                buf_free(&r.err);
+            }
+            for (int a = 0; a < n; a++)
+                for (int b2 = a + 1; b2 < n; b2++)
+                    if (ms[b2] < ms[a]) {
+                        double t = ms[a];
+                        ms[a] = ms[b2];
+                        ms[b2] = t;
+                    }
+            printf("exec_rtt_ms min=%.2f median=%.2f max=%.2f n=%d\n", ms[0], ms[n / 2], ms[n - 1], n);
+            fflush(stdout);
+            free(ms);
         } else if (!strcmp(act, "as")) {
             NEED(1);
             g_exec_user = argv[i++];
