@@ -75,35 +75,8 @@ public sealed partial class AgentClient : IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(socketPath);
         options ??= new AgentClientOptions();
-        var deadline = DateTime.UtcNow + options.ConnectTimeout;
-        var endpoint = new UnixDomainSocketEndPoint(socketPath);
-        var delay = TimeSpan.FromMilliseconds(5);
-        while (true)
-        {
-            var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            try
-            {
-                await socket.ConnectAsync(endpoint, cancellationToken);
-                return await ConnectAsync(new NetworkStream(socket, ownsSocket: true), options, cancellationToken);
-            }
-            catch (SocketException e) when (IsRetryable(e) && DateTime.UtcNow < deadline)
-            {
-                socket.Dispose();
-                await Task.Delay(delay, cancellationToken);
-                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 100));
-            }
-            catch (SocketException e)
-            {
-                socket.Dispose();
-                throw new AgentConnectionException(
-                    $"connect to agent relay socket '{socketPath}' failed after {options.ConnectTimeout.TotalSeconds:0.#} s: {e.Message}", e);
-            }
-            catch
-            {
-                socket.Dispose();
-                throw;
-            }
-        }
+        var stream = await UnixSocketConnector.ConnectAsync(socketPath, options.ConnectTimeout, cancellationToken);
+        return await ConnectAsync(stream, options, cancellationToken);
     }
 
     /// <summary>Performs the relay handshake on an already-connected duplex stream, which the client then owns.</summary>
@@ -498,10 +471,6 @@ public sealed partial class AgentClient : IAsyncDisposable
         FailAll(new AgentConnectionException("agent client closed"));
         _shutdown.Dispose();
     }
-
-    private static bool IsRetryable(SocketException e) =>
-        e.SocketErrorCode is SocketError.AddressNotAvailable or SocketError.ConnectionRefused or SocketError.TryAgain
-        || e.ErrorCode == 2 /* ENOENT: the socket file does not exist yet */;
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "agent client: protocol error: {Error}")]
     private static partial void LogProtocolError(ILogger logger, string error);
