@@ -104,6 +104,10 @@ boot_vm main \
     run 0 'hi\n' echo hi \; \
     run 3 '' sh -c 'exit 3' \; \
     fail not_found no-such-command \; \
+    fail not_found /no/such/program \; \
+    fail permission_denied /etc/passwd \; \
+    cd /no/such/dir fail bad_cwd pwd \; cd - \
+    cd /etc run 0 '/etc\n' pwd \; cd - \
     stdin 'line one\nline two\n' 0 'line one\nline two\n' cat \; \
     run 0 'smoke-vm\n' hostname \; \
     run 0 'bar\n' sh -c 'echo $FOO' \; \

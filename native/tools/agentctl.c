@@ -29,6 +29,7 @@
  *   kill SIG CODE STDOUT CMD [ARG...] ';'     send SIG once started
  *   fail KIND CMD [ARG...] ';'                expect core.exec.failed of KIND
  *   as USER                                   following execs run as USER
+ *   cd DIR                                    following execs run in DIR ('-': the default)
  *   rtt N                                     N echo round-trips; prints min/median/max ms
  *   mark                                      print ms since agentctl started (stdout)
  *   sh 'SCRIPT'                               print output of /bin/sh -c SCRIPT
@@ -438,6 +439,7 @@ typedef struct {
 
 static int g_exec_tty;    /* next exec asks for a PTY */
 static const char *g_exec_user; /* user for the following execs (NULL: the default) */
+static const char *g_exec_cwd;  /* cwd for the following execs (NULL: the default) */
 static int g_exec_signal; /* next exec gets this signal once started */
 
 static void do_exec(char **argv, int argc, const char *input, exec_result_t *res)
@@ -446,7 +448,11 @@ static void do_exec(char **argv, int argc, const char *input, exec_result_t *res
     uint32_t id = g_next_id++;
     buf_t p;
     buf_init(&p);
-    cb_map(&p, (g_exec_tty ? 6 : 3) + (g_exec_user ? 1 : 0));
+    cb_map(&p, (g_exec_tty ? 6 : 3) + (g_exec_user ? 1 : 0) + (g_exec_cwd ? 1 : 0));
+    if (g_exec_cwd) {
+        cb_text(&p, "cwd");
+        cb_text(&p, g_exec_cwd);
+    }
     if (g_exec_user) {
         cb_text(&p, "user");
         cb_text(&p, g_exec_user);
@@ -890,6 +896,10 @@ int main(int argc, char **argv)
         } else if (!strcmp(act, "as")) {
             NEED(1);
             g_exec_user = argv[i++];
+        } else if (!strcmp(act, "cd")) {
+            NEED(1);
+            g_exec_cwd = strcmp(argv[i], "-") ? argv[i] : NULL;
+            i++;
         } else if (!strcmp(act, "fail")) {
             NEED(2);
             const char *kind = argv[i++];
