@@ -17,7 +17,6 @@ public static class CliApp
         root.Add(RunCommand.Create());
         root.Add(LsCommand.Create());
         root.Add(RmCommand.Create());
-        root.Add(SandboxProcessCommand.Create());
         root.Add(DoctorCommand.Create());
         return root;
     }

@@ -49,6 +49,8 @@ internal sealed class QemuSandboxHost
         {
             Prepare();
             StartVmm();
+            // The run row is written while the guest boots: the database work overlaps the boot instead of preceding it.
+            RecordRun();
             (reason, exitCode) = RunAsync().GetAwaiter().GetResult();
         }
         catch (Exception e)
@@ -72,12 +74,15 @@ internal sealed class QemuSandboxHost
         foreach (var stale in new[] { _launch.AgentSock, _vmSocketPath })
             if (File.Exists(stale)) File.Delete(stale);
 
-        _store = StateStore.OpenAsync(Path.GetDirectoryName(Path.GetDirectoryName(_launch.DbPath)!)!).GetAwaiter().GetResult();
-        _runId = _store.InsertRunAsync(_args.SandboxId, Environment.ProcessId).GetAwaiter().GetResult().Id;
-
         _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         _listener.Bind(new UnixDomainSocketEndPoint(_vmSocketPath));
         _listener.Listen(1);
+    }
+
+    private void RecordRun()
+    {
+        _store = StateStore.OpenAsync(Path.GetDirectoryName(Path.GetDirectoryName(_launch.DbPath)!)!).GetAwaiter().GetResult();
+        _runId = _store.InsertRunAsync(_args.SandboxId, Environment.ProcessId).GetAwaiter().GetResult().Id;
     }
 
     private void StartVmm()

@@ -11,6 +11,22 @@ namespace Microsandbox.Runtime;
 /// </summary>
 public static class SandboxProcess
 {
+    /// <summary>Parses the arguments after <c>sandbox</c> and runs; exit code 2 with one line on stderr for bad arguments.</summary>
+    public static int Run(IReadOnlyList<string> args)
+    {
+        SandboxProcessArgs parsed;
+        try
+        {
+            parsed = SandboxProcessArgs.Parse(args);
+        }
+        catch (MicrosandboxException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
+        return Run(parsed);
+    }
+
     /// <summary>Runs the sandbox process; returns the process exit code (2 for a bad launch).</summary>
     public static int Run(SandboxProcessArgs args)
     {
