@@ -263,6 +263,63 @@ public sealed class AgentRelayTests
         Assert.True(sent > new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero));
     }
 
+    private static async Task<(Socket Socket, NetworkStream Stream, uint Start, uint End)> RawConnectAsync(Rig rig)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await socket.ConnectAsync(new UnixDomainSocketEndPoint(rig.SocketPath), Ct);
+        var stream = new NetworkStream(socket, ownsSocket: true);
+        var greeting = new byte[8 + rig.Relay.ReadyFrame.Length];
+        await stream.ReadExactlyAsync(greeting, Ct);
+        var (start, end) = AgentClient.ParseIdRange(greeting);
+        return (socket, stream, start, end);
+    }
+
+    [Fact]
+    public async Task The_relay_serves_128_clients_and_turns_away_the_next()
+    {
+        await using var rig = await Rig.StartAsync();
+        var clients = new List<(Socket Socket, NetworkStream Stream, uint Start, uint End)>();
+        for (var i = 0; i < AgentProtocol.RelayMaxClients; i++)
+        {
+            clients.Add(await RawConnectAsync(rig));
+        }
+
+        const uint step = AgentProtocol.RelayIdRangeStep;
+        Assert.Equal((127 * step + 1, 128 * step), (clients[^1].Start, clients[^1].End));
+        Assert.Equal(clients.Count, clients.Select(c => c.Start).Distinct().Count());
+
+        using var extra = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await extra.ConnectAsync(new UnixDomainSocketEndPoint(rig.SocketPath), Ct);
+        Assert.Equal(0, await extra.ReceiveAsync(new byte[16], SocketFlags.None, Ct));
+
+        foreach (var client in clients)
+        {
+            await client.Stream.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task An_oversize_frame_from_a_client_disconnects_only_that_client()
+    {
+        await using var rig = await Rig.StartAsync();
+        await using var good = await rig.ConnectAsync();
+        var bad = await RawConnectAsync(rig);
+        await bad.Stream.WriteAsync(new byte[] { 0x00, 0x40, 0x00, 0x01, 0, 0, 0, 1, 0 }, Ct);
+        Assert.Equal(0, await bad.Stream.ReadAsync(new byte[1], Ct));
+        await bad.Stream.DisposeAsync();
+        await good.PingAsync(Ct);
+    }
+
+    [Fact]
+    public async Task A_corrupt_guest_length_prefix_counts_as_the_guest_going_away()
+    {
+        await using var rig = await Rig.StartAsync();
+        await using var client = await rig.ConnectAsync();
+        await rig.Pair.Right.WriteAsync(new byte[] { 0xFF, 0xFF, 0xFF, 0xFF }, Ct);
+        await rig.Relay.GuestCompletion.WaitAsync(Ct);
+        await client.Completion.WaitAsync(Ct);
+    }
+
     [Fact]
     public async Task Disposing_the_relay_removes_the_socket_file()
     {
