@@ -476,6 +476,8 @@ static void dispatch(msg_t *m)
     }
     char err[200];
     cb_item *p = proto_payload(m, err, sizeof(err));
+    if (p && (p->type == CB_NULL || p->type == CB_UNDEF))
+        p->type = CB_MAP; /* a unit payload carries no fields: read it as {} */
     if (!p || p->type != CB_MAP) {
         char msg[300];
         snprintf(msg, sizeof(msg), "decode payload for %s: %s", m->type, p ? "payload is not a map" : err);

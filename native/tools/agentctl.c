@@ -1034,7 +1034,7 @@ int main(int argc, char **argv)
         } else if (!strcmp(act, "shutdown")) {
             buf_t p;
             buf_init(&p);
-            cb_map(&p, 0);
+            cb_null(&p); /* upstream's host sends the unit payload () as CBOR null */
             double t0 = now_s();
             send_frame(g_next_id++, T_SHUTDOWN, &p);
             buf_free(&p);
