@@ -82,6 +82,12 @@ public sealed class ExecSession : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A write-only stream onto the command's stdin, for <see cref="Stream.CopyToAsync(Stream)"/> and friends;
+    /// disposing it closes stdin.
+    /// </summary>
+    public Stream OpenStdin() => new ExecStdinStream(this);
+
     /// <summary>Closes the command's stdin (an empty <c>core.exec.stdin</c>). Idempotent.</summary>
     public async Task CloseStdinAsync(CancellationToken cancellationToken = default)
     {

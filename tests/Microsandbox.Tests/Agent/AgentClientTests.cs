@@ -187,6 +187,36 @@ public sealed class AgentClientTests
     }
 
     [Fact]
+    public async Task Stdin_stream_copies_input_and_closing_it_ends_the_command()
+    {
+        var (client, guest, pair) = await ConnectAsync();
+        await using var _ = pair;
+        await using var __ = guest;
+        await using var ___ = client;
+
+        await using var session = await client.ExecAsync(new ExecRequest("cat"), Ct);
+        var input = new byte[5 * 1024 * 1024];
+        new Random(3).NextBytes(input);
+        var reading = Task.Run(async () =>
+        {
+            using var output = new MemoryStream();
+            await foreach (var e in session.Events)
+            {
+                if (e is ExecEvent.Stdout o) output.Write(o.Data.Span);
+            }
+
+            return output.ToArray();
+        }, Ct);
+        await using (var stdin = session.OpenStdin())
+        {
+            await new MemoryStream(input).CopyToAsync(stdin, Ct);
+        }
+
+        Assert.Equal(input, await reading);
+        Assert.Throws<InvalidOperationException>(() => session.WriteStdinAsync(new byte[1], Ct).GetAwaiter().GetResult());
+    }
+
+    [Fact]
     public async Task Signal_reaches_the_command_and_disposing_a_running_session_kills_it()
     {
         var (client, guest, pair) = await ConnectAsync();
