@@ -535,7 +535,6 @@ public sealed partial class AgentRelay : IAsyncDisposable
         }
 
         _guestClosed.TrySetResult();
-        _stop.Dispose();
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "agent relay: received core.ready from the guest agent")]
