@@ -22,11 +22,11 @@ public sealed partial class Sandbox : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly SpawnedSandbox _process;
     private readonly AgentClient _agent;
-    private readonly IReadOnlyList<QemuPortForward> _ports;
+    private readonly IReadOnlyList<PublishedPortSpec> _ports;
     private int _stopped;
 
     private Sandbox(SandboxSpec spec, long id, EngineChoice engine, SandboxOptions options, ILogger logger,
-        SpawnedSandbox process, AgentClient agent, IReadOnlyList<QemuPortForward> ports)
+        SpawnedSandbox process, AgentClient agent, IReadOnlyList<PublishedPortSpec> ports)
     {
         Spec = spec;
         Id = id;
@@ -76,7 +76,7 @@ public sealed partial class Sandbox : IAsyncDisposable
     }
 
     internal static Sandbox Attach(SandboxSpec spec, long id, EngineChoice engine, SandboxOptions options, ILogger logger,
-        SpawnedSandbox process, AgentClient agent, IReadOnlyList<QemuPortForward> ports) =>
+        SpawnedSandbox process, AgentClient agent, IReadOnlyList<PublishedPortSpec> ports) =>
         new(spec, id, engine, options, logger, process, agent, ports);
 
     /// <summary>Runs <paramref name="program"/> with <paramref name="arguments"/> and waits for it.</summary>
@@ -91,9 +91,8 @@ public sealed partial class Sandbox : IAsyncDisposable
     /// <exception cref="InvalidOperationException">The port was not published.</exception>
     public int GetMappedPort(int guestPort, PortProtocol protocol = PortProtocol.Tcp)
     {
-        var proto = protocol == PortProtocol.Udp ? "udp" : "tcp";
-        var forward = _ports.FirstOrDefault(p => p.GuestPort == guestPort && p.Protocol == proto)
-            ?? throw new InvalidOperationException($"guest port {guestPort}/{proto} is not published; add it with SandboxBuilder.Port");
+        var forward = _ports.FirstOrDefault(p => p.GuestPort == guestPort && p.Protocol == protocol)
+            ?? throw new InvalidOperationException($"guest port {guestPort}/{protocol.ToString().ToLowerInvariant()} is not published; add it with SandboxBuilder.Port");
         return forward.HostPort;
     }
 

@@ -17,6 +17,9 @@ namespace Microsandbox.Runtime;
 internal sealed class QemuSandboxHost
 {
     private static readonly TimeSpan GracefulShutdown = TimeSpan.FromSeconds(5);
+    // Nobody waits on an orphaned sandbox: give its guest a short flush window, then make room.
+    private static readonly TimeSpan OrphanShutdown = TimeSpan.FromSeconds(1.5);
+    private volatile bool _creatorGone;
     private readonly SandboxProcessArgs _args;
     private readonly LaunchConfig _launch;
     private readonly RuntimeLog _log;
@@ -164,7 +167,7 @@ internal sealed class QemuSandboxHost
         await using (var shutdownClient = reason == TerminationReason.ShutdownRequested ? null : await RequestGuestShutdownAsync().ConfigureAwait(false))
         {
             // The client stays connected until the guest is gone: closing it early could drop the queued frame.
-            if (await Task.WhenAny(qemuExit, Task.Delay(GracefulShutdown)).ConfigureAwait(false) != qemuExit)
+            if (await Task.WhenAny(qemuExit, Task.Delay(_creatorGone ? OrphanShutdown : GracefulShutdown)).ConfigureAwait(false) != qemuExit)
             {
                 _log.Warn("guest did not power off in time; killing QEMU");
                 qemu.Kill();
@@ -227,6 +230,7 @@ internal sealed class QemuSandboxHost
                 }
                 if (n == 1) continue;
                 _log.Info("creator process exited");
+                _creatorGone = true;
                 _stop.TrySetResult(TerminationReason.Signal);
                 return;
             }

@@ -27,45 +27,67 @@ internal static class SandboxLauncher
 
         logger.LogInformation("creating sandbox {Name} ({Engine}: {Reason})", name, engine.Engine.Name, engine.Reason);
         SandboxRecord record;
+        EnsuredNamedVolumes ensured;
+        IReadOnlyDictionary<string, ResolvedNamedVolume> namedVolumes;
         await using (var store = await StateStore.OpenAsync(home.Root, cancellationToken).ConfigureAwait(false))
         {
             await store.SweepStaleAsync(cancellationToken).ConfigureAwait(false);
             await ClearExistingAsync(store, home, name, config.ReplaceExisting, logger, cancellationToken).ConfigureAwait(false);
-            record = await store.InsertSandboxAsync(name, SpecJson.Serialize(config.Spec), SandboxStatus.Running, cancellationToken).ConfigureAwait(false);
+            ensured = await NamedVolumes.EnsureAsync(store, home, spec, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                namedVolumes = await NamedVolumes.ResolveAsync(store, home, spec, cancellationToken).ConfigureAwait(false);
+                record = await store.InsertSandboxAsync(name, SpecJson.Serialize(config.Spec), SandboxStatus.Running, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                await NamedVolumes.RollbackAsync(store, ensured.Created).ConfigureAwait(false);
+                ensured.Dispose();
+                throw;
+            }
         }
 
         SpawnedSandbox? process = null;
         AgentClient? agent = null;
-        try
+        using (ensured)
         {
-            var launch = engine.Engine.Complete(LaunchPlanner.Plan(spec, (int)record.Id, home), spec);
-            if (launch.Qemu is { } q) launch = launch with { Qemu = q with { ReadyTimeoutSecs = (ulong)Math.Ceiling(options.BootTimeout.TotalSeconds) } };
-            var request = new SandboxLaunchRequest(engine.Engine.SandboxProcessProgram, home, name, (int)record.Id,
-                spec.Resources.Cpus, (int)spec.Resources.MemoryMib, launch, SpawnMode.Attached, LogLevelFlag(spec.Runtime.LogLevel));
-            logger.LogInformation("booting {Name}: {Cpus} vCPU, {Memory} MiB", name, spec.Resources.Cpus, spec.Resources.MemoryMib);
-            process = await SandboxSpawner.SpawnAsync(request, logger, cancellationToken).ConfigureAwait(false);
-            agent = await ConnectAsync(process, launch.AgentSock, options.BootTimeout + TimeSpan.FromSeconds(5), home, name, cancellationToken).ConfigureAwait(false);
-            logger.LogInformation("sandbox {Name} is ready", name);
-            await PatchApplier.ApplyAsync(agent, spec.Patches, cancellationToken).ConfigureAwait(false);
-            var ports = launch.Qemu?.Ports ?? [];
-            return Sandbox.Attach(config.Spec, record.Id, engine, options, logger, process, agent, ports);
-        }
-        catch
-        {
-            if (agent is not null) await agent.DisposeAsync().ConfigureAwait(false);
-            if (process is not null)
+            try
             {
-                process.Signal(Libc.SIGKILL);
-                await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
-                process.Dispose();
+                var launch = engine.Engine.Complete(LaunchPlanner.Plan(spec, (int)record.Id, home, namedVolumes), spec);
+                if (launch.Qemu is { } q) launch = launch with { Qemu = q with { ReadyTimeoutSecs = (ulong)Math.Ceiling(options.BootTimeout.TotalSeconds) } };
+                // The sandbox process inherits these locks and holds them for its life; our copies go when spawn returns.
+                using var disks = DiskLocks.Acquire(spec, namedVolumes, rootReadonly: launch.Qemu is not null || launch.Rootfs.DiskReadonly);
+                var request = new SandboxLaunchRequest(engine.Engine.SandboxProcessProgram, home, name, (int)record.Id,
+                    spec.Resources.Cpus, (int)spec.Resources.MemoryMib, launch, SpawnMode.Attached, LogLevelFlag(spec.Runtime.LogLevel))
+                {
+                    DiskLocks = disks,
+                };
+                logger.LogInformation("booting {Name}: {Cpus} vCPU, {Memory} MiB", name, spec.Resources.Cpus, spec.Resources.MemoryMib);
+                process = await SandboxSpawner.SpawnAsync(request, logger, cancellationToken).ConfigureAwait(false);
+                agent = await ConnectAsync(process, engine.Engine, launch.AgentSock, options.BootTimeout + TimeSpan.FromSeconds(5), home, name, cancellationToken).ConfigureAwait(false);
+                logger.LogInformation("sandbox {Name} is ready", name);
+                await PatchApplier.ApplyAsync(agent, spec.Patches, cancellationToken).ConfigureAwait(false);
+                return Sandbox.Attach(config.Spec, record.Id, engine, options, logger, process, agent, spec.Network.Ports);
             }
-            await MarkKilledAsync(home, record.Id, CancellationToken.None).ConfigureAwait(false);
-            if (!options.KeepFailedSandboxes) await RemoveStoppedAsync(home, name, CancellationToken.None).ConfigureAwait(false);
-            throw;
+            catch
+            {
+                if (agent is not null) await agent.DisposeAsync().ConfigureAwait(false);
+                if (process is not null)
+                {
+                    process.Signal(Libc.SIGKILL);
+                    await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+                    process.Dispose();
+                }
+                await MarkKilledAsync(home, record.Id, CancellationToken.None).ConfigureAwait(false);
+                if (!options.KeepFailedSandboxes) await RemoveStoppedAsync(home, name, CancellationToken.None).ConfigureAwait(false);
+                await using (var store = await StateStore.OpenAsync(home.Root, CancellationToken.None).ConfigureAwait(false))
+                    await NamedVolumes.RollbackAsync(store, ensured.Created).ConfigureAwait(false);
+                throw;
+            }
         }
     }
 
-    private static async Task<AgentClient> ConnectAsync(SpawnedSandbox process, string socket, TimeSpan timeout, MicrosandboxHome home, string name, CancellationToken cancellationToken)
+    private static async Task<AgentClient> ConnectAsync(SpawnedSandbox process, ISandboxEngine engine, string socket, TimeSpan timeout, MicrosandboxHome home, string name, CancellationToken cancellationToken)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         cts.CancelAfter(timeout);
@@ -84,7 +106,9 @@ internal static class SandboxLauncher
                 }
             }
             if (exited.IsCompleted)
-                throw new SandboxStartException(name, $"the sandbox process exited (code {exited.Result}) before its guest was ready: {Diagnostics(home, name)}");
+                throw new SandboxStartException(name, engine is Engines.Krun.KrunEngine
+                    ? Engines.Krun.KrunDiagnostics.Explain(home.LogDirectory(name), exited.Result, KvmProbe.Current)
+                    : $"the sandbox process exited (code {exited.Result}) before its guest was ready: {Diagnostics(home, name)}");
             try
             {
                 await Task.Delay(25, cts.Token).ConfigureAwait(false);
