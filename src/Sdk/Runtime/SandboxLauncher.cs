@@ -22,6 +22,7 @@ internal static class SandboxLauncher
         var home = options.Home;
         var name = config.Spec.Name;
         var engine = EngineSelector.Select(options, logger);
+        config = await Images.OciImages.PrepareAsync(config, options, cancellationToken).ConfigureAwait(false);
         var spec = engine.Engine.ResolveImage(config.WithDefaults().Spec);
         spec = AssignHostPorts(spec);
 

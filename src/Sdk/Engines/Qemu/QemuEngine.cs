@@ -33,8 +33,7 @@ public sealed class QemuEngine : ISandboxEngine
     /// <inheritdoc />
     public SandboxSpec ResolveImage(SandboxSpec spec) => spec.Image switch
     {
-        RootfsSource.Oci oci => throw new MicrosandboxException(
-            $"image: the OCI reference '{oci.Source.Reference}' cannot be booted yet (OCI image support is not implemented); use a root directory, a disk image, or BuiltinImages.Busybox"),
+        RootfsSource.Oci => Images.OciImages.BootDisk(spec),
         RootfsSource.Bind bind when !Directory.Exists(bind.Path) => throw new MicrosandboxException($"image: root directory '{bind.Path}' does not exist"),
         RootfsSource.DiskImage disk when !File.Exists(disk.Path) => throw new MicrosandboxException($"image: disk image '{disk.Path}' does not exist"),
         _ => spec,

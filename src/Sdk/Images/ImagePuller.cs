@@ -1,0 +1,146 @@
+using Microsandbox.Config;
+using Microsandbox.Spec;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Microsandbox.Images;
+
+/// <summary>
+/// Pulls images into an <see cref="ImageCache"/>: resolves the reference (tag → manifest, index → linux/amd64),
+/// downloads missing blobs concurrently with digest verification, and honours the pull policy.
+/// </summary>
+public sealed class ImagePuller
+{
+    private readonly ImageCache _cache;
+    private readonly ILogger _logger;
+
+    /// <summary>Creates a puller over a cache.</summary>
+    public ImagePuller(ImageCache cache, ILogger? logger = null)
+    {
+        _cache = cache ?? throw new ArgumentNullException(nameof(cache));
+        _logger = logger ?? NullLogger.Instance;
+    }
+
+    /// <summary>Pulls <paramref name="reference"/> according to <paramref name="options"/>.</summary>
+    /// <exception cref="InvalidConfigException">The reference is malformed.</exception>
+    /// <exception cref="ImagePullException">The registry or cache could not provide the image.</exception>
+    public async Task<PullResult> PullAsync(string reference, PullOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new PullOptions();
+        var image = ImageReference.Parse(reference);
+        if (options.Policy != PullPolicy.Always && Cached(image) is { } cached)
+        {
+            _logger.LogInformation("image {Reference}: using cached {Digest}", image, cached.ManifestDigest);
+            foreach (var layer in cached.Layers) options.Progress?.Report(new PullProgress(layer.Digest, layer.Size, layer.Size, Cached: true));
+            return new PullResult { Reference = image, Image = cached, Config = ImageConfig.FromOciConfigJson(_cache.ReadBlob(cached.ConfigDigest)), FromCache = true };
+        }
+        if (options.Policy == PullPolicy.Never)
+            throw new ImagePullException(reference, "not in the local cache and the pull policy is Never; pull it first (microsandbox pull) or use PullPolicy.IfMissing");
+
+        using var client = new RegistryClient(options.Auth, options.Insecure);
+        _logger.LogInformation("image {Reference}: resolving", image);
+        var (bytes, mediaType, digest) = await client.GetManifestAsync(image, image.ManifestReference, cancellationToken).ConfigureAwait(false);
+        var manifest = Parse(reference, bytes, mediaType);
+        if (manifest.IsIndex)
+        {
+            _cache.PutBlob(bytes);
+            var entry = manifest.SelectPlatform() ?? throw new ImagePullException(reference,
+                $"the image index has no linux/amd64 manifest (platforms: {string.Join(", ", manifest.Manifests.Select(m => $"{m.Os}/{m.Architecture}"))})");
+            (bytes, mediaType, digest) = await client.GetManifestAsync(image, entry.Digest, cancellationToken).ConfigureAwait(false);
+            manifest = Parse(reference, bytes, mediaType);
+            if (manifest.IsIndex) throw new ImagePullException(reference, "a platform entry of the index is itself an index");
+        }
+        var config = manifest.Config!;
+        if (!_cache.HasBlob(config.Digest))
+            _cache.PutBlob(await client.GetBlobBytesAsync(image, config.Digest, cancellationToken).ConfigureAwait(false));
+        var imageConfig = ImageConfig.FromOciConfigJson(_cache.ReadBlob(config.Digest));
+
+        int downloaded = 0;
+        long bytesDownloaded = 0;
+        using var gate = new SemaphoreSlim(Math.Max(1, options.MaxConcurrentDownloads));
+        await Task.WhenAll(manifest.Layers.Select(async layer =>
+        {
+            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                if (await FetchLayerAsync(client, image, layer, options.Progress, cancellationToken).ConfigureAwait(false))
+                {
+                    Interlocked.Increment(ref downloaded);
+                    Interlocked.Add(ref bytesDownloaded, layer.Size);
+                }
+            }
+            finally
+            {
+                gate.Release();
+            }
+        })).ConfigureAwait(false);
+
+        _cache.PutBlob(bytes);
+        var record = new CachedImage
+        {
+            ManifestDigest = digest,
+            ConfigDigest = config.Digest,
+            Layers = [.. manifest.Layers.Select(l => new CachedLayer(l.Digest, l.Size, l.MediaType))],
+            PulledAt = DateTimeOffset.UtcNow,
+        };
+        _cache.Record(image, record);
+        _logger.LogInformation("image {Reference}: {Digest}, {Layers} layers ({Downloaded} downloaded, {Bytes} bytes)",
+            image, digest, record.Layers.Count, downloaded, bytesDownloaded);
+        return new PullResult
+        {
+            Reference = image,
+            Image = _cache.GetImage(digest) ?? record,
+            Config = imageConfig,
+            LayersDownloaded = downloaded,
+            BytesDownloaded = bytesDownloaded,
+        };
+    }
+
+    /// <summary>The cached image a reference names, if it is completely cached.</summary>
+    public CachedImage? Cached(ImageReference image)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        var digest = image.Digest ?? _cache.ResolveReference(image);
+        if (digest is null) return null;
+        var record = _cache.GetImage(digest);
+        if (record is null && image.Digest is not null)
+        {
+            // A digest reference may name an index: follow the recorded reference for it.
+            digest = _cache.ResolveReference(image);
+            record = digest is null ? null : _cache.GetImage(digest);
+        }
+        return record is not null && _cache.IsComplete(record) ? record : null;
+    }
+
+    private async Task<bool> FetchLayerAsync(RegistryClient client, ImageReference image, OciDescriptor layer, IProgress<PullProgress>? progress, CancellationToken cancellationToken)
+    {
+        if (_cache.HasBlob(layer.Digest))
+        {
+            progress?.Report(new PullProgress(layer.Digest, layer.Size, layer.Size, Cached: true));
+            return false;
+        }
+        // One process downloads a blob; the others wait here and then find it cached.
+        using var held = await _cache.LockAsync("blob-" + Digest.Hex(layer.Digest), cancellationToken).ConfigureAwait(false);
+        if (_cache.HasBlob(layer.Digest))
+        {
+            progress?.Report(new PullProgress(layer.Digest, layer.Size, layer.Size, Cached: true));
+            return false;
+        }
+        _logger.LogInformation("image {Reference}: downloading layer {Digest} ({Size} bytes)", image, layer.Digest, layer.Size);
+        var perLayer = progress is null ? null : new Progress<long>(n => progress.Report(new PullProgress(layer.Digest, n, layer.Size, Cached: false)));
+        await client.DownloadBlobAsync(image, layer, _cache.BlobPath(layer.Digest), perLayer, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    private static OciManifest Parse(string reference, byte[] bytes, string mediaType)
+    {
+        try
+        {
+            return OciManifest.Parse(bytes, mediaType);
+        }
+        catch (FormatException e)
+        {
+            throw new ImagePullException(reference, e.Message, e);
+        }
+    }
+}
