@@ -18,6 +18,8 @@ public static class CliApp
         root.Add(LsCommand.Create());
         root.Add(RmCommand.Create());
         root.Add(DoctorCommand.Create());
+        root.Add(PullCommand.Create());
+        root.Add(ImagesCommand.Create());
         return root;
     }
 

@@ -152,7 +152,10 @@ internal sealed class LayerApplier
             if (!last && createParents && !Exists(candidate)) Directory.CreateDirectory(candidate);
             parts.Add(part);
         }
-        return parts.Count == 0 ? _root : Join(parts[..^1], parts[^1]);
+        var resolved = parts.Count == 0 ? _root : Join(parts[..^1], parts[^1]);
+        // Resolving a parent directory: it must exist (a dangling symlink's target is created inside the root).
+        if (createParents && followLast && !Exists(resolved)) Directory.CreateDirectory(resolved);
+        return resolved;
     }
 
     private string Join(List<string> parts, string last) =>
