@@ -17,7 +17,9 @@ inputs_hash() {
   cd "$root"
   {
     find build -name '*.cs' -not -path 'build/bin/*' -not -path 'build/obj/*' -print0 | sort -z | xargs -0 sha256sum
-    sha256sum build/Build.csproj Directory.Build.props Directory.Packages.props global.json src/Sdk/MicrosandboxDefaults.cs
+    # The program references the SDK and the CLI (the Demo target boots a VM through them).
+    find src/Sdk src/Cli \( -name '*.cs' -o -name '*.csproj' \) -not -path '*/bin/*' -not -path '*/obj/*' -print0 | sort -z | xargs -0 sha256sum
+    sha256sum build/Build.csproj Directory.Build.props Directory.Packages.props global.json
   } | sha256sum | cut -d' ' -f1
 }
 

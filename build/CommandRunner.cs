@@ -38,7 +38,8 @@ internal sealed class CommandRunner(string workingDirectory)
         IReadOnlyDictionary<string, string?>? environment = null)
     {
         BuildLog.Command(Display(program, arguments));
-        var command = Cli.Wrap(program)
+        // Qualified: the referenced CLI project's Microsandbox.Cli namespace would shadow CliWrap's Cli class here.
+        var command = CliWrap.Cli.Wrap(program)
             .WithArguments(arguments)
             .WithWorkingDirectory(workingDirectory)
             .WithEnvironmentVariables(environment ?? new Dictionary<string, string?>())
@@ -70,7 +71,7 @@ internal sealed class CommandRunner(string workingDirectory)
         IReadOnlyList<string> arguments,
         CancellationToken cancellationToken)
     {
-        var result = await Cli.Wrap(program)
+        var result = await CliWrap.Cli.Wrap(program)
             .WithArguments(arguments)
             .WithWorkingDirectory(workingDirectory)
             .WithValidation(CommandResultValidation.None)

@@ -105,7 +105,7 @@ public abstract class SandboxTask : Microsoft.Build.Utilities.Task, ICancelableT
     }
 
     /// <summary>Builds the sandbox request from the shared sandbox inputs.</summary>
-    private protected static SandboxRequest ParseSandbox(string? name, string? image, int cpus, int memory, string[]? env, string[]? mounts, string[]? ports, string? workdir)
+    private protected SandboxRequest ParseSandbox(string? name, string? image, int cpus, int memory, string[]? env, string[]? mounts, string[]? ports, string? workdir)
     {
         if (cpus is < 0 or > byte.MaxValue) throw new InvalidConfigException($"Cpus must be between 1 and 255, got {cpus}");
         if (memory < 0) throw new InvalidConfigException($"Memory must be a positive number of MiB, got {memory}");
@@ -116,10 +116,18 @@ public abstract class SandboxTask : Microsoft.Build.Utilities.Task, ICancelableT
             Cpus = cpus > 0 ? (byte)cpus : null,
             MemoryMib = memory > 0 ? (uint)memory : null,
             Environment = ParseEnv(env, "Env"),
-            Mounts = (mounts ?? []).Select(MountRequest.Parse).ToArray(),
+            Mounts = (mounts ?? []).Select(MountRequest.Parse).Select(m => m with { HostPath = FromProjectDirectory(m.HostPath) }).ToArray(),
             Ports = (ports ?? []).Select(PortRequest.Parse).ToArray(),
             Workdir = string.IsNullOrEmpty(workdir) ? null : workdir,
         };
+    }
+
+    /// <summary>Relative host paths are relative to the project file, as everywhere in MSBuild.</summary>
+    private string FromProjectDirectory(string path)
+    {
+        if (Path.IsPathRooted(path)) return path;
+        var project = BuildEngine?.ProjectFileOfTaskNode;
+        return string.IsNullOrEmpty(project) ? Path.GetFullPath(path) : Path.GetFullPath(Path.Combine(Path.GetDirectoryName(project)!, path));
     }
 
     /// <summary>Fails the build (MSBX001) for a non-zero exit code unless it is ignored.</summary>

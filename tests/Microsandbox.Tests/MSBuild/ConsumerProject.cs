@@ -17,7 +17,9 @@ internal static class ConsumerProject
               <Output TaskParameter="ExitCode" PropertyName="RunExitCode" />
               <Output TaskParameter="StandardOutput" PropertyName="RunStdout" />
             </MicrosandboxRun>
-            <MicrosandboxRun Script="echo env-is-$FROM_BUILD; echo to-stderr 1>&amp;2" Env="FROM_BUILD=$(Marker)" />
+            <!-- A relative mount is relative to the project directory. -->
+            <WriteLinesToFile File="data/from-host.txt" Lines="host-file-$(Marker)" Overwrite="true" />
+            <MicrosandboxRun Script="echo env-is-$FROM_BUILD; cat /data/from-host.txt; echo to-stderr 1>&amp;2" Env="FROM_BUILD=$(Marker)" Mounts="data:/data:ro" />
             <Message Importance="high" Text="exit=$(RunExitCode) stdout=[$(RunStdout)]" />
           </Target>
 

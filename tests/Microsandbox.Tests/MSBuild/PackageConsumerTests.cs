@@ -43,6 +43,7 @@ public sealed class PackageConsumerTests(ConsumerFixture consumer, ITestOutputHe
         // Default (minimal) verbosity shows guest output: it is logged at high importance.
         Assert.Contains($"guest-says {marker}", log, StringComparison.Ordinal);
         Assert.Contains($"env-is-{marker}", log, StringComparison.Ordinal);
+        Assert.Contains($"host-file-{marker}", log, StringComparison.Ordinal);
         Assert.Contains("to-stderr", log, StringComparison.Ordinal);
         Assert.Contains($"exit=0 stdout=[guest-says {marker}", log, StringComparison.Ordinal);
         Assert.Empty(await LeftoverProcesses.AfterSettlingAsync(home, Ct));
@@ -127,6 +128,8 @@ public sealed class PackageConsumerTests(ConsumerFixture consumer, ITestOutputHe
         var log = string.Join('\n', lines);
         output.WriteLine(log);
         Assert.NotEqual(0, build.ExitCode);
+        // MSBuild called ICancelableTask.Cancel and the task tore its sandbox down itself (not only the process exit).
+        Assert.Contains("error MSBX006", log, StringComparison.Ordinal);
         Assert.Empty(await LeftoverProcesses.AfterSettlingAsync(home, Ct));
     }
 
