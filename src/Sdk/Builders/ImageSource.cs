@@ -6,7 +6,9 @@ namespace Microsandbox;
 /// User input naming a root filesystem, resolved to a <see cref="RootfsSource"/>:
 /// text is a local path when it is <c>.</c>, <c>..</c> or starts with <c>/</c>, <c>./</c> or <c>../</c>,
 /// otherwise an OCI reference; an explicit path is always local. A local path whose extension is
-/// <c>.qcow2</c>, <c>.raw</c> or <c>.vmdk</c> is a disk image, any other is a directory to bind.
+/// <c>.qcow2</c>, <c>.raw</c> or <c>.vmdk</c> is a disk image, one ending <c>.tar</c>, <c>.tar.gz</c> or <c>.tgz</c>
+/// is an OCI or <c>docker save</c> image archive (an OCI source whose reference is the path), any other is a
+/// directory to bind. An OCI layout directory is named with <c>ImageBuilder.Oci(path)</c>.
 /// </summary>
 public sealed class ImageSource
 {
@@ -48,9 +50,16 @@ public sealed class ImageSource
         text.StartsWith("../", StringComparison.Ordinal);
 
     private static RootfsSource ResolvePath(string path) =>
+        IsImageArchive(path) ? RootfsSource.ForOci(LooksLikeLocalPath(path) ? path : "./" + path) :
         DiskImageFormatExtensions.FromExtension(RustText.Extension(path) ?? "") is { } format
             ? new RootfsSource.DiskImage { Path = path, Format = format, Fstype = null }
             : new RootfsSource.Bind(path);
+
+    /// <summary>An OCI or <c>docker save</c> archive, by name: <c>.tar</c>, <c>.tar.gz</c> or <c>.tgz</c>.</summary>
+    internal static bool IsImageArchive(string path) =>
+        path.EndsWith(".tar", StringComparison.OrdinalIgnoreCase) ||
+        path.EndsWith(".tar.gz", StringComparison.OrdinalIgnoreCase) ||
+        path.EndsWith(".tgz", StringComparison.OrdinalIgnoreCase);
 
     /// <inheritdoc />
     public override string ToString() => _value;

@@ -21,12 +21,21 @@ public sealed class ImagePuller
         _logger = logger ?? NullLogger.Instance;
     }
 
-    /// <summary>Pulls <paramref name="reference"/> according to <paramref name="options"/>.</summary>
+    /// <summary>
+    /// Pulls <paramref name="reference"/> according to <paramref name="options"/>. A local path (absolute or
+    /// <c>./</c>, <c>../</c>) is loaded as an OCI layout directory, OCI archive or <c>docker save</c> archive instead.
+    /// </summary>
     /// <exception cref="InvalidConfigException">The reference is malformed.</exception>
     /// <exception cref="ImagePullException">The registry or cache could not provide the image.</exception>
     public async Task<PullResult> PullAsync(string reference, PullOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new PullOptions();
+        ArgumentNullException.ThrowIfNull(reference);
+        if (LocalImageSource.IsLocalPath(reference))
+        {
+            _logger.LogInformation("image {Path}: loading from the local layout or archive", reference);
+            return (await LocalImageSource.LoadAsync(reference, _cache, cancellationToken).ConfigureAwait(false))[0];
+        }
         var image = ImageReference.Parse(reference);
         if (options.Policy != PullPolicy.Always && Cached(image) is { } cached)
         {

@@ -111,6 +111,52 @@ public sealed class TestImage
         return output.ToArray();
     }
 
+    /// <summary>Writes the image as an OCI image layout directory; <paramref name="refName"/> becomes the ref.name annotation.</summary>
+    public void WriteLayout(string dir, string? refName = null)
+    {
+        var blobs = Directory.CreateDirectory(Path.Combine(dir, "blobs", "sha256")).FullName;
+        foreach (var blob in Blobs.Append(Manifest)) File.WriteAllBytes(Path.Combine(blobs, Digest.Hex(Digest.Of(blob))), blob);
+        File.WriteAllText(Path.Combine(dir, "oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}");
+        var entry = Descriptor(OciMediaTypes.ImageManifest, Manifest);
+        if (refName is not null) entry["annotations"] = new JsonObject { ["org.opencontainers.image.ref.name"] = refName };
+        File.WriteAllText(Path.Combine(dir, "index.json"), new JsonObject { ["schemaVersion"] = 2, ["manifests"] = new JsonArray(entry) }.ToJsonString());
+    }
+
+    /// <summary>Writes a tar (gzip'd when <paramref name="gzip"/>) of every file under <paramref name="dir"/>.</summary>
+    public static void TarDirectory(string dir, string tarPath, bool gzip)
+    {
+        using var file = File.Create(tarPath);
+        using Stream output = gzip ? new GZipStream(file, CompressionLevel.Fastest) : file;
+        TarFile.CreateFromDirectory(dir, output, includeBaseDirectory: false);
+    }
+
+    /// <summary>Writes the image as a classic <c>docker save</c> archive (uncompressed layer tars, manifest.json).</summary>
+    public void WriteDockerSave(string tarPath, string repoTag)
+    {
+        var dir = Directory.CreateTempSubdirectory("msb-save-").FullName;
+        try
+        {
+            var layerPaths = new JsonArray();
+            foreach (var layer in Layers)
+            {
+                var raw = Gunzip(layer);
+                var id = Digest.Hex(Digest.Of(raw));
+                Directory.CreateDirectory(Path.Combine(dir, id));
+                File.WriteAllBytes(Path.Combine(dir, id, "layer.tar"), raw);
+                layerPaths.Add((JsonNode)$"{id}/layer.tar");
+            }
+            var configName = Digest.Hex(Digest.Of(Config)) + ".json";
+            File.WriteAllBytes(Path.Combine(dir, configName), Config);
+            var manifest = new JsonArray(new JsonObject { ["Config"] = configName, ["RepoTags"] = new JsonArray((JsonNode)repoTag), ["Layers"] = layerPaths });
+            File.WriteAllText(Path.Combine(dir, "manifest.json"), manifest.ToJsonString());
+            TarDirectory(dir, tarPath, gzip: false);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     private static byte[] Gunzip(byte[] gz)
     {
         using var input = new GZipStream(new MemoryStream(gz), CompressionMode.Decompress);
