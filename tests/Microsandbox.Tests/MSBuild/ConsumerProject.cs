@@ -23,6 +23,16 @@ internal static class ConsumerProject
             <Message Importance="high" Text="exit=$(RunExitCode) stdout=[$(RunStdout)]" />
           </Target>
 
+          <Target Name="BadInput">
+            <MicrosandboxRun Command="echo" Mounts="no-colon" ContinueOnError="true" />
+            <MicrosandboxRun Command="echo" Script="echo" ContinueOnError="true" />
+            <MicrosandboxRun Command="echo" Timeout="-1" ContinueOnError="true" />
+            <MicrosandboxRun Command="echo" StandardOutputImportance="loud" ContinueOnError="true" />
+            <MicrosandboxRun Command="echo" Env="NOEQUALS" ContinueOnError="true" />
+            <MicrosandboxRun Command="echo" Engine="bogus" ContinueOnError="true" />
+            <MicrosandboxExec SandboxName="nope" Command="echo" />
+          </Target>
+
           <Target Name="Fail">
             <MicrosandboxRun Script="echo about-to-fail-$(Marker); exit 7" />
             <Message Importance="high" Text="not reached" />

@@ -50,6 +50,25 @@ public sealed class PackageConsumerTests(ConsumerFixture consumer, ITestOutputHe
     }
 
     [Fact]
+    public async Task Bad_task_input_fails_before_booting_with_messages_naming_the_field()
+    {
+        var (code, log, home) = await BuildAsync("BadInput", []);
+        Assert.NotEqual(0, code);
+        foreach (var expected in new[]
+        {
+            "warning MSBX005: MicrosandboxRun: mount 'no-colon': expected HOST:GUEST or HOST:GUEST:ro",
+            "warning MSBX005: MicrosandboxRun: exactly one of Command and Script must be set",
+            "warning MSBX005: MicrosandboxRun: Timeout must be 0 (none) or a positive number of seconds, got -1",
+            "warning MSBX005: MicrosandboxRun: StandardOutputImportance must be High, Normal or Low, got 'loud'",
+            "warning MSBX005: MicrosandboxRun: Env item 'NOEQUALS': expected NAME=VALUE",
+            "warning MSBX005: MicrosandboxRun: Engine must be auto, qemu or krun, got 'bogus'",
+            "error MSBX005: MicrosandboxExec: SandboxName: no sandbox named 'nope' was started in this build",
+        })
+            Assert.Contains(expected, log, StringComparison.Ordinal);
+        Assert.Empty(await LeftoverProcesses.AfterSettlingAsync(home, Ct));
+    }
+
+    [Fact]
     public async Task Failing_command_fails_the_build_with_its_exit_code()
     {
         VmEnvironment.RequireVm();
