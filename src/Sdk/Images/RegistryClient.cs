@@ -99,6 +99,24 @@ public sealed class RegistryClient : IDisposable
         ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(descriptor);
         var partial = destination + ".partial";
+        if (!File.Exists(partial))
+        {
+            await DownloadOnceAsync(image, descriptor, destination, partial, progress, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        try
+        {
+            await DownloadOnceAsync(image, descriptor, destination, partial, progress, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ImagePullException) when (!File.Exists(partial))
+        {
+            // The resumed download did not verify (a stale or foreign partial file): start again from byte 0 once.
+            await DownloadOnceAsync(image, descriptor, destination, partial, progress, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task DownloadOnceAsync(ImageReference image, OciDescriptor descriptor, string destination, string partial, IProgress<long>? progress, CancellationToken cancellationToken)
+    {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         long offset = 0;
         if (File.Exists(partial))

@@ -96,9 +96,10 @@ public sealed class LocalRegistry : IAsyncDisposable
         }
     }
 
-    /// <summary>How many times a blob was fetched with GET (from the access log).</summary>
-    public int BlobGets(string digest) =>
-        _log.Count(l => l.Contains("\"GET /v2/", StringComparison.Ordinal) && l.Contains("/blobs/" + digest, StringComparison.Ordinal));
+    /// <summary>How many times a blob was fetched with GET (from the access log), optionally only those answered with <paramref name="status"/>.</summary>
+    public int BlobGets(string digest, int? status = null) =>
+        _log.Count(l => l.Contains("\"GET /v2/", StringComparison.Ordinal) && l.Contains("/blobs/" + digest, StringComparison.Ordinal)
+            && (status is null || l.Contains($"HTTP/1.1\" {status} ", StringComparison.Ordinal)));
 
     /// <summary>Pushes an image with our client (as the configured user).</summary>
     public async Task<string> PushAsync(string repositoryAndTag, TestImage image)

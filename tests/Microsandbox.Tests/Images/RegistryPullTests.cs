@@ -150,3 +150,36 @@ public sealed class RegistryPullTests : IDisposable
         Assert.True(row.GetProperty("complete").GetBoolean());
     }
 }
+
+/// <summary>Interrupted downloads resume with a range request; a bad partial file is discarded and fetched again.</summary>
+public sealed class ResumeTests : IDisposable
+{
+    private readonly string _home = Directory.CreateTempSubdirectory("msb-resume-").FullName;
+
+    public void Dispose() => Directory.Delete(_home, recursive: true);
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_partial_blob_resumes_from_where_it_stopped(bool corruptPartial)
+    {
+        await using var registry = await LocalRegistry.StartAsync();
+        var payload = new byte[3 * 1024 * 1024];
+        new Random(11).NextBytes(payload);
+        var image = TestImage.Create([[TestImage.FileEntry("payload.bin", payload)]]);
+        var reference = await registry.PushAsync("resume:1", image);
+        var layer = image.Layers[0];
+        var cache = new ImageCache(_home);
+        var half = layer[..(layer.Length / 2)];
+        if (corruptPartial) half[10] ^= 0xFF;
+        await File.WriteAllBytesAsync(cache.BlobPath(Digest.Of(layer)) + ".partial", half, TestContext.Current.CancellationToken);
+
+        var result = await new ImagePuller(cache).PullAsync(reference, cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(1, result.LayersDownloaded);
+        Assert.Equal(layer, await File.ReadAllBytesAsync(cache.BlobPath(Digest.Of(layer)), TestContext.Current.CancellationToken));
+        Assert.False(File.Exists(cache.BlobPath(Digest.Of(layer)) + ".partial"));
+        Assert.Equal(1, registry.BlobGets(Digest.Of(layer), status: 206));
+        Assert.Equal(corruptPartial ? 1 : 0, registry.BlobGets(Digest.Of(layer), status: 200));
+    }
+}
