@@ -9,8 +9,9 @@ namespace Microsandbox.Benchmarks.Raw;
 /// <summary>
 /// The baseline the toolkit is measured against: a hand-written QEMU command line with the same kernel, the same
 /// modules and the same virtio-serial port, but a trivial shell init instead of our agent and no C# in between.
-/// The init loads the modules, says "ready" on the port, then answers each line by running <c>busybox echo</c>
-/// (a fork + exec, like a real exec round trip).
+/// The init loads the modules the port needs (the agent's "boot" group), says "ready" on the port, then answers each
+/// line by running <c>busybox echo</c> (a fork + exec, like a real exec round trip). It mounts no root disk: it is the
+/// floor, not an equivalent.
 /// </summary>
 public sealed class RawGuest : IAsyncDisposable
 {
@@ -42,9 +43,13 @@ public sealed class RawGuest : IAsyncDisposable
             /bin/busybox mount -t proc proc /proc
             /bin/busybox mount -t sysfs sys /sys
             /bin/busybox mount -t devtmpfs dev /dev
-            while read m; do /bin/busybox insmod "$m"; done < /etc/msb/modules
-            for p in /sys/class/virtio-ports/*; do
-              [ "$(/bin/busybox cat "$p/name")" = agent ] && dev="/dev/${p##*/}"
+            while read group m; do [ "$group" = boot ] && /bin/busybox insmod "$m"; done < /etc/msb/modules
+            dev=
+            while [ -z "$dev" ]; do
+              for p in /sys/class/virtio-ports/*; do
+                [ -e "$p/name" ] && [ "$(/bin/busybox cat "$p/name")" = agent ] && dev="/dev/${p##*/}"
+              done
+              [ -n "$dev" ] && [ -e "$dev" ] || { dev=; /bin/busybox usleep 1000; }
             done
             exec 3<>"$dev"
             echo ready >&3
