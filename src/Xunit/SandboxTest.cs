@@ -1,0 +1,44 @@
+using Microsandbox.Engines;
+
+namespace Microsandbox.Xunit;
+
+/// <summary>
+/// A base class giving each test its own fresh sandbox, taken from a pool booted ahead in the background (see
+/// <see cref="SandboxPool"/>), so per-test isolation costs close to a shared fixture. Override
+/// <see cref="DefinitionName"/> or <see cref="Configure"/> to choose what boots (both must not depend on instance
+/// state: one pool serves the whole class). The sandbox's logs go to the test's output.
+/// </summary>
+public abstract class SandboxTest : global::Xunit.IAsyncLifetime
+{
+    private SandboxLease? _lease;
+
+    /// <summary>The registered definition (<c>AddSandbox(name, …)</c>) to start from; null for the defaults alone.</summary>
+    protected virtual string? DefinitionName => null;
+
+    /// <summary>Adds the class's settings to a builder that has a unique name, the default image and the definition.</summary>
+    protected virtual SandboxBuilder Configure(SandboxBuilder builder) => builder;
+
+    /// <summary>This test's sandbox.</summary>
+    protected Sandbox Sandbox => _lease?.Sandbox ?? throw new InvalidOperationException("the sandbox is available once xUnit has called InitializeAsync");
+
+    /// <summary>How this test got its sandbox (pre-booted or not, how long it waited).</summary>
+    protected SandboxLease Lease => _lease ?? throw new InvalidOperationException("the sandbox is available once xUnit has called InitializeAsync");
+
+    /// <summary>Takes a sandbox from the class's pool; skips the test when no engine can run here.</summary>
+    public virtual async ValueTask InitializeAsync()
+    {
+        var factory = MicrosandboxServices.FactoryFor(GetType());
+        if (factory.EngineUnavailableReason is { } why) global::Xunit.Assert.Skip("no sandbox engine can run on this host: " + why);
+        var pool = factory.GetPool(GetType().FullName + "|" + DefinitionName, DefinitionName, Configure);
+        _lease = await pool.AcquireAsync(global::Xunit.TestContext.Current.CancellationToken);
+        global::Xunit.TestContext.Current.TestOutputHelper?.WriteLine(
+            $"sandbox {_lease.Sandbox.Name}: {(_lease.WasPrebooted ? "pre-booted" : "booted on demand")}, waited {_lease.Waited.TotalMilliseconds:0} ms");
+    }
+
+    /// <summary>Hands the sandbox back; the pool stops and removes it off the test's path.</summary>
+    public virtual async ValueTask DisposeAsync()
+    {
+        if (_lease is not null) await _lease.DisposeAsync();
+        GC.SuppressFinalize(this);
+    }
+}
