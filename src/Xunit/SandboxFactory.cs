@@ -145,6 +145,14 @@ public sealed class SandboxFactory : IAsyncDisposable
         return logs;
     }
 
+    // A creator killed between writing the row and spawning the sandbox process (or whose sandbox process found the
+    // startup pipe closed) leaves a Running row with no run and no lock holder, which the store's sweep treats as
+    // "still starting". Spawning takes milliseconds, so such a row a minute old is an orphan.
+    private static bool IsOldRunningRow(SandboxRecord row) =>
+        row.Status == SandboxStatus.Running && row.CreatedAt is { } created && DateTime.UtcNow - created > OrphanAge;
+
+    internal static readonly TimeSpan OrphanAge = TimeSpan.FromMinutes(1);
+
     private static string Tail(string text, int maxChars = 6000) =>
         text.Length <= maxChars ? text : "…" + text[^maxChars..];
 
@@ -167,7 +175,7 @@ public sealed class SandboxFactory : IAsyncDisposable
 
     // Rows a crashed earlier run left behind: the store closes Running rows whose process is gone, and this
     // assembly's prefix marks the crashed leftovers of other runs that are safe to delete (nobody holds their lifecycle lock).
-    private async Task SweepAsync()
+    internal async Task SweepAsync()
     {
         var home = Options.ToSandboxOptions(NullLoggerFactory.Instance).Home;
         try
@@ -177,8 +185,10 @@ public sealed class SandboxFactory : IAsyncDisposable
             foreach (var row in await store.ListSandboxesAsync().ConfigureAwait(false))
             {
                 if (!row.Name.StartsWith(Options.NamePrefix + "-", StringComparison.Ordinal) || row.Name.Contains(RunId, StringComparison.Ordinal)) continue;
-                if (row.Status != SandboxStatus.Crashed) continue;
                 if (LifecycleLock.IsHeld(home, row.Name)) continue;
+                if (row.Status != SandboxStatus.Crashed
+                    && !(IsOldRunningRow(row) && await store.GetActiveRunAsync(row.Id).ConfigureAwait(false) is null)) continue;
+                await store.UpdateSandboxStatusAsync(row.Id, SandboxStatus.Crashed).ConfigureAwait(false);
                 await SandboxLauncher.RemoveStoppedAsync(home, row.Name, CancellationToken.None).ConfigureAwait(false);
             }
         }

@@ -40,6 +40,9 @@ public class SandboxFixture : global::Xunit.IAsyncLifetime
     /// <summary>The type whose assembly's services configure this fixture. Default: the fixture's own type.</summary>
     protected virtual Type ServicesAnchor => GetType();
 
+    /// <summary>The factory that boots this fixture's sandbox. Default: the one of <see cref="ServicesAnchor"/>'s assembly.</summary>
+    protected virtual SandboxFactory ResolveFactory() => MicrosandboxServices.FactoryFor(ServicesAnchor);
+
     /// <summary>True when the sandbox booted.</summary>
     public bool IsStarted => _sandbox is not null;
 
@@ -63,7 +66,7 @@ public class SandboxFixture : global::Xunit.IAsyncLifetime
         SandboxFactory factory;
         try
         {
-            factory = MicrosandboxServices.FactoryFor(ServicesAnchor);
+            factory = ResolveFactory();
         }
         catch (MicrosandboxException e)
         {

@@ -49,7 +49,22 @@ public sealed class SandboxPool : IAsyncDisposable
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            while (_queue.Count < _ahead) _queue.Enqueue(BootLocked());
+            while (_queue.Count < _ahead) _queue.Enqueue(BootLocked(after: null, limited: true));
+        }
+    }
+
+    /// <summary>Waits until every boot started ahead has finished; a failed boot is reported to the test that takes it, not here.</summary>
+    public async Task WhenWarmAsync(CancellationToken cancellationToken = default)
+    {
+        Task[] queued;
+        lock (_gate) queued = [.. _queue];
+        foreach (var boot in queued)
+        {
+            try
+            {
+                await boot.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is MicrosandboxException or IOException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested)) { }
         }
     }
 
@@ -66,8 +81,9 @@ public sealed class SandboxPool : IAsyncDisposable
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             prebooted = _queue.TryDequeue(out var queued) && queued is not null;
-            mine = prebooted ? queued! : BootLocked();
-            while (_queue.Count < _ahead) _queue.Enqueue(BootLocked());
+            // A test that found the pool empty boots at once; the boots ahead queue behind it, not in front.
+            mine = prebooted ? queued! : BootLocked(after: null, limited: false);
+            while (_queue.Count < _ahead) _queue.Enqueue(BootLocked(after: prebooted ? null : mine, limited: true));
         }
         var ready = mine.IsCompletedSuccessfully;
         PooledSandbox pooled;
@@ -103,9 +119,10 @@ public sealed class SandboxPool : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    private Task<PooledSandbox> BootLocked() => Task.Run(async () =>
+    private Task<PooledSandbox> BootLocked(Task? after, bool limited) => Task.Run(async () =>
     {
-        await _boots.WaitAsync(_shutdown.Token).ConfigureAwait(false);
+        if (after is not null) await after.ContinueWith(_ => { }, _shutdown.Token, TaskContinuationOptions.None, TaskScheduler.Default).ConfigureAwait(false);
+        if (limited) await _boots.WaitAsync(_shutdown.Token).ConfigureAwait(false);
         try
         {
             var logs = new LogRouter(BootLog, _factory.Options.MinimumLogLevel);
@@ -114,7 +131,7 @@ public sealed class SandboxPool : IAsyncDisposable
         }
         finally
         {
-            _boots.Release();
+            if (limited) _boots.Release();
         }
     });
 

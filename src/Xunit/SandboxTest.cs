@@ -11,6 +11,7 @@ namespace Microsandbox.Xunit;
 public abstract class SandboxTest : global::Xunit.IAsyncLifetime
 {
     private SandboxLease? _lease;
+    private SandboxPool? _pool;
 
     /// <summary>The registered definition (<c>AddSandbox(name, …)</c>) to start from; null for the defaults alone.</summary>
     protected virtual string? DefinitionName => null;
@@ -24,13 +25,19 @@ public abstract class SandboxTest : global::Xunit.IAsyncLifetime
     /// <summary>How this test got its sandbox (pre-booted or not, how long it waited).</summary>
     protected SandboxLease Lease => _lease ?? throw new InvalidOperationException("the sandbox is available once xUnit has called InitializeAsync");
 
+    /// <summary>The factory whose pool serves this class. Default: the one of the test assembly's services.</summary>
+    protected virtual SandboxFactory ResolveFactory() => MicrosandboxServices.FactoryFor(GetType());
+
+    /// <summary>The pool this class's sandboxes come from.</summary>
+    protected SandboxPool Pool => _pool ?? throw new InvalidOperationException("the pool is available once xUnit has called InitializeAsync");
+
     /// <summary>Takes a sandbox from the class's pool; skips the test when no engine can run here.</summary>
     public virtual async ValueTask InitializeAsync()
     {
-        var factory = MicrosandboxServices.FactoryFor(GetType());
+        var factory = ResolveFactory();
         if (factory.EngineUnavailableReason is { } why) global::Xunit.Assert.Skip("no sandbox engine can run on this host: " + why);
-        var pool = factory.GetPool(GetType().FullName + "|" + DefinitionName, DefinitionName, Configure);
-        _lease = await pool.AcquireAsync(global::Xunit.TestContext.Current.CancellationToken);
+        _pool = factory.GetPool(GetType().FullName + "|" + DefinitionName, DefinitionName, Configure);
+        _lease = await _pool.AcquireAsync(global::Xunit.TestContext.Current.CancellationToken);
         global::Xunit.TestContext.Current.TestOutputHelper?.WriteLine(
             $"sandbox {_lease.Sandbox.Name}: {(_lease.WasPrebooted ? "pre-booted" : "booted on demand")}, waited {_lease.Waited.TotalMilliseconds:0} ms");
     }
