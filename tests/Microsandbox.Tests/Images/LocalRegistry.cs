@@ -45,10 +45,16 @@ public sealed class LocalRegistry : IAsyncDisposable
     }
 
     /// <summary>Starts a registry; with <paramref name="user"/> it requires that user's basic credentials.</summary>
-    public static async Task<LocalRegistry> StartAsync(string? user = null, string? password = null)
+    public static Task<LocalRegistry> StartAsync(string? user = null, string? password = null) =>
+        StartAsync(System.IO.Directory.CreateTempSubdirectory("msb-registry-").FullName, user, password, null);
+
+    /// <summary>Starts a registry whose auth is delegated to a token server created in <paramref name="dir"/>.</summary>
+    public static Task<LocalRegistry> StartWithTokenAuthAsync(string dir, TokenServer token, string user, string password) =>
+        StartAsync(dir, user, password, token);
+
+    private static async Task<LocalRegistry> StartAsync(string dir, string? user, string? password, TokenServer? token)
     {
         Require();
-        var dir = System.IO.Directory.CreateTempSubdirectory("msb-registry-").FullName;
         int port;
         using (var probe = new TcpListener(IPAddress.Loopback, 0))
         {
@@ -56,7 +62,11 @@ public sealed class LocalRegistry : IAsyncDisposable
             port = ((IPEndPoint)probe.LocalEndpoint).Port;
         }
         var auth = "";
-        if (user is not null)
+        if (token is not null)
+        {
+            auth = token.RegistryAuthYaml;
+        }
+        else if (user is not null)
         {
             if (QemuAssets.FindOnPath("htpasswd") is null) Assert.Skip("htpasswd is not installed (Debian package apache2-utils; ./build.sh Install)");
             var htpasswd = await RunAsync("htpasswd", ["-Bbn", user, password ?? ""]);

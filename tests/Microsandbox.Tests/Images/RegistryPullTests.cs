@@ -183,3 +183,32 @@ public sealed class ResumeTests : IDisposable
         Assert.Equal(corruptPartial ? 1 : 0, registry.BlobGets(Digest.Of(layer), status: 200));
     }
 }
+
+/// <summary>A registry that delegates auth to a token service: the Bearer challenge, scope and credential flow.</summary>
+public sealed class TokenAuthTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("msb-token-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public async Task Bearer_tokens_are_fetched_with_the_credentials_and_the_repository_scope()
+    {
+        LocalRegistry.Require();
+        var registryDir = Directory.CreateDirectory(Path.Combine(_dir, "registry")).FullName;
+        await using var tokens = new TokenServer("robot", "t0ken-pass", registryDir);
+        await using var registry = await LocalRegistry.StartWithTokenAuthAsync(registryDir, tokens, "robot", "t0ken-pass");
+        var image = TestImage.Create([TestImage.BusyboxLayer()]);
+        var reference = await registry.PushAsync("team/app:1", image);
+        var home = Path.Combine(_dir, "home");
+        var ct = TestContext.Current.CancellationToken;
+
+        var anonymous = await Assert.ThrowsAsync<ImagePullException>(() => new ImagePuller(new ImageCache(home)).PullAsync(reference, cancellationToken: ct));
+        Assert.Contains("requires authentication", anonymous.Message, StringComparison.Ordinal);
+
+        var pulled = await new ImagePuller(new ImageCache(home)).PullAsync(reference, new PullOptions { Auth = RegistryAuth.Basic("robot", "t0ken-pass") }, ct);
+        Assert.Equal(image.ManifestDigest, pulled.Image.ManifestDigest);
+        Assert.Contains("repository:team/app:pull", tokens.Scopes);
+        Assert.Contains("repository:team/app:pull,push", tokens.Scopes);
+    }
+}

@@ -34,9 +34,12 @@ public sealed class TestImage
     public IEnumerable<byte[]> Blobs => [.. Layers, Config];
 
     /// <summary>Builds an image from layers (each a list of tar entries) and config fields.</summary>
-    public static TestImage Create(IEnumerable<IEnumerable<TarEntry>> layers, string[]? cmd = null, string[]? env = null, string? workdir = null)
+    public static TestImage Create(IEnumerable<IEnumerable<TarEntry>> layers, string[]? cmd = null, string[]? env = null, string? workdir = null) =>
+        FromLayerBlobs(layers.Select(Layer).ToList(), cmd, env, workdir);
+
+    /// <summary>Builds an image from ready gzip'd tar layers and config fields.</summary>
+    public static TestImage FromLayerBlobs(IReadOnlyList<byte[]> builtLayers, string[]? cmd = null, string[]? env = null, string? workdir = null)
     {
-        var builtLayers = layers.Select(Layer).ToList();
         var diffIds = builtLayers.Select(l => Digest.Of(Gunzip(l))).ToArray();
         var config = new JsonObject
         {
