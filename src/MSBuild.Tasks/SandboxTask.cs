@@ -61,7 +61,7 @@ public abstract class SandboxTask : Microsoft.Build.Utilities.Task, ICancelableT
     private protected SandboxOrchestrator CreateOrchestrator()
     {
         var engine = EngineKind.Auto;
-        if (!string.IsNullOrEmpty(Engine) && !Enum.TryParse(Engine, ignoreCase: true, out engine))
+        if (!string.IsNullOrEmpty(Engine) && (!Enum.TryParse(Engine, ignoreCase: true, out engine) || !Enum.IsDefined(engine) || char.IsDigit(Engine[0])))
             throw new InvalidConfigException($"Engine must be auto, qemu or krun, got '{Engine}'");
         return new SandboxOrchestrator(new SandboxOptions
         {
@@ -112,7 +112,7 @@ public abstract class SandboxTask : Microsoft.Build.Utilities.Task, ICancelableT
         return new SandboxRequest
         {
             Name = string.IsNullOrEmpty(name) ? null : name,
-            Image = string.IsNullOrEmpty(image) ? null : image,
+            Image = string.IsNullOrEmpty(image) ? null : LocalImageFromProjectDirectory(image),
             Cpus = cpus > 0 ? (byte)cpus : null,
             MemoryMib = memory > 0 ? (uint)memory : null,
             Environment = ParseEnv(env, "Env"),
@@ -128,6 +128,14 @@ public abstract class SandboxTask : Microsoft.Build.Utilities.Task, ICancelableT
         if (Path.IsPathRooted(path)) return path;
         var project = BuildEngine?.ProjectFileOfTaskNode;
         return string.IsNullOrEmpty(project) ? Path.GetFullPath(path) : Path.GetFullPath(Path.Combine(Path.GetDirectoryName(project)!, path));
+    }
+
+    /// <summary>An image naming an existing file or directory next to the project is that path; anything else is kept as written.</summary>
+    private string LocalImageFromProjectDirectory(string image)
+    {
+        if (Path.IsPathRooted(image)) return image;
+        var candidate = FromProjectDirectory(image);
+        return File.Exists(candidate) || Directory.Exists(candidate) ? candidate : image;
     }
 
     /// <summary>Fails the build (MSBX001) for a non-zero exit code unless it is ignored.</summary>

@@ -54,10 +54,10 @@ public sealed class ConsumerFixture : IDisposable
     public string Version { get; }
 
     /// <summary>Starts <c>dotnet build Consumer.csproj -t:TARGET</c> with its own state directory <paramref name="home"/>.</summary>
-    public Process StartBuild(string target, string home, IEnumerable<string>? properties, DataReceivedEventHandler onLine)
+    public Process StartBuild(string target, string home, IEnumerable<string>? properties, DataReceivedEventHandler onLine, IEnumerable<string>? switches = null)
     {
         var psi = Dotnet.StartInfo(ProjectDirectory,
-            ["build", ProjectFile, "-t:" + target, "-nologo", "-nodeReuse:false", .. (properties ?? []).Select(p => "-p:" + p)],
+            ["build", ProjectFile, "-t:" + target, "-nologo", "-nodeReuse:false", .. (properties ?? []).Select(p => "-p:" + p), .. switches ?? []],
             new Dictionary<string, string>
             {
                 ["MSB_HOME"] = home,

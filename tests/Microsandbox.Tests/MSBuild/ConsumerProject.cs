@@ -23,6 +23,10 @@ internal static class ConsumerProject
             <Message Importance="high" Text="exit=$(RunExitCode) stdout=[$(RunStdout)]" />
           </Target>
 
+          <Target Name="TaskHost">
+            <MicrosandboxRun Script="echo in-task-host-$(Marker); cat /proc/1/comm" />
+          </Target>
+
           <Target Name="BadInput">
             <MicrosandboxRun Command="echo" Mounts="no-colon" ContinueOnError="true" />
             <MicrosandboxRun Command="echo" Script="echo" ContinueOnError="true" />

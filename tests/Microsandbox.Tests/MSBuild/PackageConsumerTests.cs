@@ -50,6 +50,19 @@ public sealed class PackageConsumerTests(ConsumerFixture consumer, ITestOutputHe
     }
 
     [Fact]
+    public async Task Run_task_also_works_isolated_in_a_task_host_process()
+    {
+        VmEnvironment.RequireVm();
+        var marker = Marker();
+        var (code, log, home) = await BuildAsync("TaskHost", [$"Marker={marker}", "MicrosandboxRunInTaskHost=true"], "-v:d");
+        Assert.True(code == 0, $"build failed ({code}):\n{log}");
+        Assert.Contains($"in-task-host-{marker}", log, StringComparison.Ordinal);
+        Assert.Contains("Launching task \"MicrosandboxRun\" from assembly", log, StringComparison.Ordinal);
+        Assert.Contains("in an external task host", log, StringComparison.Ordinal);
+        Assert.Empty(await LeftoverProcesses.AfterSettlingAsync(home, Ct));
+    }
+
+    [Fact]
     public async Task Bad_task_input_fails_before_booting_with_messages_naming_the_field()
     {
         var (code, log, home) = await BuildAsync("BadInput", []);
@@ -152,11 +165,11 @@ public sealed class PackageConsumerTests(ConsumerFixture consumer, ITestOutputHe
         Assert.Empty(await LeftoverProcesses.AfterSettlingAsync(home, Ct));
     }
 
-    private async Task<(int Code, string Log, string Home)> BuildAsync(string target, IEnumerable<string> properties)
+    private async Task<(int Code, string Log, string Home)> BuildAsync(string target, IEnumerable<string> properties, params string[] switches)
     {
         var home = NewHome();
         var lines = new ConcurrentQueue<string>();
-        using var build = consumer.StartBuild(target, home, properties, (_, e) => { if (e.Data is not null) lines.Enqueue(e.Data); });
+        using var build = consumer.StartBuild(target, home, properties, (_, e) => { if (e.Data is not null) lines.Enqueue(e.Data); }, switches);
         try
         {
             var exited = build.WaitForExitAsync(Ct);
