@@ -29,6 +29,7 @@ internal static unsafe partial class Libc
     public const int SIGINT = 2;
     public const int SIGPIPE = 13;
     public const int EINTR = 4;
+    public const int EPERM = 1;
     public const int EAGAIN = 11;
     public const int ECHILD = 10;
     public const int ESRCH = 3;
@@ -130,12 +131,6 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int posix_spawn(int* pid, byte* path, void* fileActions, void* attr, byte** argv, byte** envp);
 
-    [LibraryImport(Lib, SetLastError = true)]
-    public static partial int prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);
-
-    /// <summary><c>PR_SET_PDEATHSIG</c>.</summary>
-    public const int PR_SET_PDEATHSIG = 1;
-
     /// <summary>Throws an <see cref="IOException"/> carrying errno when a call returned -1.</summary>
     public static int Check(int result, string what)
     {
@@ -147,11 +142,4 @@ internal static unsafe partial class Libc
         return result;
     }
 
-    /// <summary>True when a process with this pid exists (it may be a zombie).</summary>
-    public static bool ProcessExists(int pid)
-    {
-        if (pid <= 0) return false;
-        if (kill(pid, 0) == 0) return true;
-        return Marshal.GetLastPInvokeError() != ESRCH;
-    }
 }

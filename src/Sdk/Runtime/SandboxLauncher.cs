@@ -151,7 +151,7 @@ internal static class SandboxLauncher
         var sandbox = await store.GetSandboxAsync(name, cancellationToken).ConfigureAwait(false);
         if (sandbox is null) return;
         var run = await store.GetActiveRunAsync(sandbox.Id, cancellationToken).ConfigureAwait(false);
-        if (run?.Pid is not int pid || !Libc.ProcessExists(pid)) return;
+        if (run?.Pid is not int pid || !ProcessProbe.IsAlive(pid)) return;
         Libc.kill(pid, Libc.SIGTERM);
         for (int i = 0; i < 200 && LifecycleLock.IsHeld(home, name); i++) await Task.Delay(50, cancellationToken).ConfigureAwait(false);
         if (LifecycleLock.IsHeld(home, name))

@@ -14,6 +14,27 @@ internal sealed class FileLock : IDisposable
 
     private FileLock(int fd) => _fd = fd;
 
+    /// <summary>The locked descriptor (close-on-exec), for handing the lock to a child process at a fixed fd.</summary>
+    public int Descriptor => _fd;
+
+    /// <summary>Takes the lock without waiting, creating the file; null when another open file description holds it.</summary>
+    public static FileLock? TryAcquire(string path)
+    {
+        if (!IsSupported)
+        {
+            return new FileLock(-1);
+        }
+
+        var fd = OpenLockFile(path, create: true);
+        if (TryLock(fd, path))
+        {
+            return new FileLock(fd);
+        }
+
+        Host.Libc.close(fd);
+        return null;
+    }
+
     /// <summary>Waits (polling, so cancellation works) until the lock is ours; creates the file if needed.</summary>
     public static async Task<FileLock> AcquireAsync(string path, CancellationToken cancellationToken)
     {
@@ -34,7 +55,7 @@ internal sealed class FileLock : IDisposable
         }
         catch
         {
-            NativeMethods.Close(fd);
+            Host.Libc.close(fd);
             throw;
         }
     }
@@ -62,7 +83,7 @@ internal sealed class FileLock : IDisposable
             return new FileLock(fd);
         }
 
-        NativeMethods.Close(fd);
+        Host.Libc.close(fd);
         return null;
     }
 
@@ -70,8 +91,9 @@ internal sealed class FileLock : IDisposable
     {
         if (_fd >= 0)
         {
-            NativeMethods.Flock(_fd, NativeMethods.LOCK_UN);
-            NativeMethods.Close(_fd);
+            // Close, never LOCK_UN: a child that inherited this descriptor (a sandbox process) shares the lock and must
+            // keep it; the lock goes when the last descriptor of the open file description does.
+            Host.Libc.close(_fd);
             _fd = -1;
         }
     }
@@ -81,9 +103,9 @@ internal sealed class FileLock : IDisposable
     private static int OpenLockFile(string path, bool create)
     {
         // O_CLOEXEC (value differs on macOS): the lock must never leak into a child such as a sandbox process.
-        var cloexec = OperatingSystem.IsMacOS() ? 0x1000000 : NativeMethods.O_CLOEXEC;
-        var creat = OperatingSystem.IsMacOS() ? 0x200 : NativeMethods.O_CREAT;
-        var fd = NativeMethods.Open(path, NativeMethods.O_RDWR | cloexec | (create ? creat : 0), Convert.ToInt32("644", 8));
+        var cloexec = OperatingSystem.IsMacOS() ? 0x1000000 : Host.Libc.O_CLOEXEC;
+        var creat = OperatingSystem.IsMacOS() ? 0x200 : Host.Libc.O_CREAT;
+        var fd = Host.Libc.open(path, Host.Libc.O_RDWR | cloexec | (create ? creat : 0), Convert.ToInt32("644", 8));
         if (fd < 0 && create)
         {
             throw new MicrosandboxException($"cannot open lock file {path}: errno {Marshal.GetLastPInvokeError()}");
@@ -94,14 +116,14 @@ internal sealed class FileLock : IDisposable
 
     private static bool TryLock(int fd, string path)
     {
-        if (NativeMethods.Flock(fd, NativeMethods.LOCK_EX | NativeMethods.LOCK_NB) == 0)
+        if (Host.Libc.flock(fd, Host.Libc.LOCK_EX | Host.Libc.LOCK_NB) == 0)
         {
             return true;
         }
 
         var errno = Marshal.GetLastPInvokeError();
-        var wouldBlock = OperatingSystem.IsMacOS() ? 35 : NativeMethods.EWOULDBLOCK;
-        if (errno != wouldBlock && errno != NativeMethods.EINTR)
+        var wouldBlock = OperatingSystem.IsMacOS() ? 35 : Host.Libc.EWOULDBLOCK;
+        if (errno != wouldBlock && errno != Host.Libc.EINTR)
         {
             throw new MicrosandboxException($"cannot lock {path}: errno {errno}");
         }

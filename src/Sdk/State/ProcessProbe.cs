@@ -26,8 +26,8 @@ internal static class ProcessProbe
             }
         }
 
-        if (NativeMethods.Kill(pid, 0) != 0 &&
-            System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != NativeMethods.EPERM)
+        if (Host.Libc.kill(pid, 0) != 0 &&
+            System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != Host.Libc.EPERM)
         {
             return false;
         }

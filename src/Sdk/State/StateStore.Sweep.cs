@@ -57,11 +57,7 @@ public sealed partial class StateStore
     }
 
     /// <summary>msb's per-sandbox lifecycle lock: <c>&lt;home&gt;/run/locks/&lt;first 32 hex of sha256(name)&gt;.lock</c>.</summary>
-    internal string LifecycleLockPath(string sandboxName)
-    {
-        var digest = SHA256.HashData(Encoding.UTF8.GetBytes(sandboxName));
-        return Path.Combine(Home, "run", "locks", Convert.ToHexStringLower(digest.AsSpan(0, 16)) + ".lock");
-    }
+    internal string LifecycleLockPath(string sandboxName) => new Host.MicrosandboxHome(Home).LifecycleLockPath(sandboxName);
 
     private async Task<StaleSandbox?> CloseStaleAsync(long sandboxId, long? runId, Func<int, bool> isProcessAlive,
         CancellationToken cancellationToken)

@@ -85,7 +85,7 @@ public sealed class MsbSandboxContractTests(ITestOutputHelper output)
         Assert.Contains("VT-x/AMD-V", explanation);
 
         // Nothing left behind: no process, no held lifecycle lock, no Running row or active run.
-        if (pid is { } p) Assert.False(Libc.ProcessExists(p), $"msb pid {p} is still alive");
+        if (pid is { } p) Assert.False(Microsandbox.State.ProcessProbe.IsAlive(p), $"msb pid {p} is still alive");
         Assert.False(LifecycleLock.IsHeld(home, name), "the lifecycle lock is still held");
         await using (var store = await StateStore.OpenAsync(home.Root, ct))
         {
