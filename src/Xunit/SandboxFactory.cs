@@ -15,7 +15,7 @@ namespace Microsandbox.Xunit;
 /// start failures turned into <see cref="SandboxFixtureException"/> with the guest's logs, and the pools behind
 /// <see cref="SandboxTest"/>. Resolve it from the assembly's services (<see cref="MicrosandboxServices"/>).
 /// </summary>
-public sealed class SandboxFactory : IAsyncDisposable
+public sealed class SandboxFactory : IAsyncDisposable, IDisposable
 {
     private static int _counter;
     private readonly Dictionary<string, SandboxDefinition> _definitions;
@@ -116,6 +116,9 @@ public sealed class SandboxFactory : IAsyncDisposable
         _pools.Clear();
         await Task.WhenAll(pools.Select(p => p.DisposeAsync().AsTask())).ConfigureAwait(false);
     }
+
+    /// <summary>Blocking form of <see cref="DisposeAsync"/>, for containers disposed synchronously.</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     // The logs of a sandbox that failed to start, then its row and directory (kept by KeepFailedSandboxes for this read).
     private async Task<string?> CollectFailedAsync(SandboxOptions options, string name)
