@@ -53,6 +53,16 @@ public sealed class ConsumerFixture : IDisposable
 
     public string Version { get; }
 
+    private readonly List<string> _homes = [];
+
+    /// <summary>A fresh state directory for one build (short: socket paths live under it), deleted with the fixture.</summary>
+    public string NewHome()
+    {
+        var home = Directory.CreateTempSubdirectory("msbm-").FullName;
+        lock (_homes) _homes.Add(home);
+        return home;
+    }
+
     /// <summary>Starts <c>dotnet build Consumer.csproj -t:TARGET</c> with its own state directory <paramref name="home"/>.</summary>
     public Process StartBuild(string target, string home, IEnumerable<string>? properties, DataReceivedEventHandler onLine, IEnumerable<string>? switches = null)
     {
@@ -75,13 +85,16 @@ public sealed class ConsumerFixture : IDisposable
 
     public void Dispose()
     {
-        try
+        foreach (var dir in _homes.Append(Root))
         {
-            Directory.Delete(Root, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Best effort: a temp directory left behind is harmless.
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Best effort: a temp directory left behind is harmless.
+            }
         }
     }
 

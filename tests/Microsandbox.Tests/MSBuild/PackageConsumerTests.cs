@@ -186,7 +186,7 @@ public sealed class PackageConsumerTests(ConsumerFixture consumer, ITestOutputHe
         return (build.ExitCode, log, home);
     }
 
-    private static string NewHome() => Directory.CreateTempSubdirectory("msbm-").FullName;
+    private string NewHome() => consumer.NewHome();
 
     private static string Marker() => Guid.NewGuid().ToString("N")[..10];
 }
