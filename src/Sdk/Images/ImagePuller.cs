@@ -136,7 +136,7 @@ public sealed class ImagePuller
             return false;
         }
         _logger.LogInformation("image {Reference}: downloading layer {Digest} ({Size} bytes)", image, layer.Digest, layer.Size);
-        var perLayer = progress is null ? null : new Progress<long>(n => progress.Report(new PullProgress(layer.Digest, n, layer.Size, Cached: false)));
+        var perLayer = progress is null ? null : new LayerProgress(progress, layer);
         await client.DownloadBlobAsync(image, layer, _cache.BlobPath(layer.Digest), perLayer, cancellationToken).ConfigureAwait(false);
         return true;
     }
@@ -151,5 +151,11 @@ public sealed class ImagePuller
         {
             throw new ImagePullException(reference, e.Message, e);
         }
+    }
+
+    /// <summary>Forwards byte counts as <see cref="PullProgress"/> on the downloading thread (Progress&lt;T&gt; would post them later).</summary>
+    private sealed class LayerProgress(IProgress<PullProgress> target, OciDescriptor layer) : IProgress<long>
+    {
+        public void Report(long value) => target.Report(new PullProgress(layer.Digest, value, layer.Size, Cached: false));
     }
 }

@@ -107,9 +107,19 @@ public sealed class LocalRegistry : IAsyncDisposable
     }
 
     /// <summary>How many times a blob was fetched with GET (from the access log), optionally only those answered with <paramref name="status"/>.</summary>
-    public int BlobGets(string digest, int? status = null) =>
-        _log.Count(l => l.Contains("\"GET /v2/", StringComparison.Ordinal) && l.Contains("/blobs/" + digest, StringComparison.Ordinal)
+    public async Task<int> BlobGetsAsync(string digest, int? status = null)
+    {
+        // The access log arrives through a pipe after the response: a marker request, logged after every earlier
+        // request, says when the log has caught up.
+        var marker = Guid.NewGuid().ToString("N");
+        using (var http = new HttpClient())
+        {
+            using var _ = await http.GetAsync(new Uri($"http://127.0.0.1:{Port}/v2/?sync={marker}"));
+        }
+        for (int i = 0; i < 200 && !_log.Any(l => l.Contains(marker, StringComparison.Ordinal)); i++) await Task.Delay(25);
+        return _log.Count(l => l.Contains("\"GET /v2/", StringComparison.Ordinal) && l.Contains("/blobs/" + digest, StringComparison.Ordinal)
             && (status is null || l.Contains($"HTTP/1.1\" {status} ", StringComparison.Ordinal)));
+    }
 
     /// <summary>Pushes an image with our client (as the configured user).</summary>
     public async Task<string> PushAsync(string repositoryAndTag, TestImage image)

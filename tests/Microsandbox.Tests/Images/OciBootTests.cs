@@ -37,7 +37,7 @@ public sealed class OciBootTests(ITestOutputHelper output)
 
         // The root is writable, copy-on-write over the shared cached disk.
         Assert.Equal(0, (await sb.ShellAsync("echo scratch > /root/written && cat /root/written", Ct)).ExitCode);
-        Assert.Equal(1, registry.BlobGets(Digest.Of(image.Layers[0])));
+        Assert.Equal(1, await registry.BlobGetsAsync(Digest.Of(image.Layers[0])));
     }
 
     [Fact]

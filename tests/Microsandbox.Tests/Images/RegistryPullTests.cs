@@ -33,12 +33,12 @@ public sealed class RegistryPullTests : IDisposable
         Assert.True(cache.IsComplete(first.Image));
         foreach (var layer in image.Layers) Assert.Equal(layer, await File.ReadAllBytesAsync(cache.BlobPath(Digest.Of(layer)), ct));
 
-        var gets = image.Layers.Select(l => registry.BlobGets(Digest.Of(l))).ToArray();
+        var gets = await Task.WhenAll(image.Layers.Select(l => registry.BlobGetsAsync(Digest.Of(l))));
         Assert.All(gets, g => Assert.Equal(1, g));
         var second = await Puller().PullAsync(reference, cancellationToken: ct);
         Assert.True(second.FromCache);
         Assert.Equal(0, second.LayersDownloaded);
-        Assert.Equal(gets, image.Layers.Select(l => registry.BlobGets(Digest.Of(l))).ToArray());
+        Assert.Equal(gets, await Task.WhenAll(image.Layers.Select(l => registry.BlobGetsAsync(Digest.Of(l)))));
 
         // Always re-resolves the tag but reuses layers it already has.
         var always = await Puller().PullAsync(reference, new PullOptions { Policy = PullPolicy.Always }, ct);
@@ -139,7 +139,7 @@ public sealed class RegistryPullTests : IDisposable
 
         var results = runs.Select(r => JsonDocument.Parse(r).RootElement).ToList();
         Assert.All(results, r => Assert.Equal(image.ManifestDigest, r.GetProperty("manifest_digest").GetString()));
-        foreach (var layer in image.Layers) Assert.Equal(1, registry.BlobGets(Digest.Of(layer)));
+        foreach (var layer in image.Layers) Assert.Equal(1, await registry.BlobGetsAsync(Digest.Of(layer)));
         Assert.Equal(image.Layers.Count, results.Sum(r => r.GetProperty("layers_downloaded").GetInt32()));
         var cache = new ImageCache(_home);
         Assert.Equal(image.Layers[1], await File.ReadAllBytesAsync(cache.BlobPath(Digest.Of(image.Layers[1])), TestContext.Current.CancellationToken));
@@ -179,8 +179,8 @@ public sealed class ResumeTests : IDisposable
         Assert.Equal(1, result.LayersDownloaded);
         Assert.Equal(layer, await File.ReadAllBytesAsync(cache.BlobPath(Digest.Of(layer)), TestContext.Current.CancellationToken));
         Assert.False(File.Exists(cache.BlobPath(Digest.Of(layer)) + ".partial"));
-        Assert.Equal(1, registry.BlobGets(Digest.Of(layer), status: 206));
-        Assert.Equal(corruptPartial ? 1 : 0, registry.BlobGets(Digest.Of(layer), status: 200));
+        Assert.Equal(1, await registry.BlobGetsAsync(Digest.Of(layer), status: 206));
+        Assert.Equal(corruptPartial ? 1 : 0, await registry.BlobGetsAsync(Digest.Of(layer), status: 200));
     }
 }
 
