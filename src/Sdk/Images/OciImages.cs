@@ -27,18 +27,37 @@ public static class OciImages
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(options);
         if (config.Spec.Image is not RootfsSource.Oci oci) return config;
-        var logger = options.LoggerFactory.CreateLogger("Microsandbox.Images");
-        var cache = new ImageCache(options.Home.Root);
-        var pull = await new ImagePuller(cache, logger).PullAsync(oci.Source.Reference, new PullOptions
+        var upper = config.WithRootfsDefaults().Spec.Image.OciUpperSizeMib ?? SandboxConfig.DefaultOciUpperSizeMib;
+        var image = await EnsureRootDiskAsync(oci.Source.Reference, options, new PullOptions
         {
             Policy = config.Spec.PullPolicy,
             Auth = config.RegistryAuth,
             Insecure = config.Insecure,
-        }, cancellationToken).ConfigureAwait(false);
-        var upper = config.WithRootfsDefaults().Spec.Image.OciUpperSizeMib ?? SandboxConfig.DefaultOciUpperSizeMib;
-        var disk = await new RootfsBuilder(cache, logger).BuildAsync(pull.Image, upper, cancellationToken).ConfigureAwait(false);
-        Prepared[config.Spec.Name] = disk;
-        return config.MergeImageDefaults(pull.Config, logger) with { ManifestDigest = pull.Image.ManifestDigest };
+        }, upper, cancellationToken).ConfigureAwait(false);
+        Prepared[config.Spec.Name] = image.DiskPath;
+        return config.MergeImageDefaults(image.Config, options.LoggerFactory.CreateLogger("Microsandbox.Images")) with { ManifestDigest = image.ManifestDigest };
+    }
+
+    /// <summary>
+    /// Pulls (or loads, for a local layout or archive path) an image into the cache under <see cref="SandboxOptions.HomeDirectory"/>
+    /// and builds its root disk: everything a sandbox needs from the image, without creating one (for front ends that
+    /// prepare images ahead of time).
+    /// </summary>
+    /// <param name="reference">An OCI reference, or a path to an OCI layout directory, OCI archive or docker save archive.</param>
+    /// <param name="options">Where the state directory is, and the logger.</param>
+    /// <param name="pull">Pull policy, credentials and transport; default: IfMissing, anonymous.</param>
+    /// <param name="upperSizeMib">Free space for guest writes on the disk (the OCI upper size).</param>
+    /// <param name="cancellationToken">Stops the pull or build.</param>
+    public static async Task<PreparedOciImage> EnsureRootDiskAsync(string reference, SandboxOptions options, PullOptions? pull = null,
+        uint upperSizeMib = SandboxConfig.DefaultOciUpperSizeMib, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(reference);
+        ArgumentNullException.ThrowIfNull(options);
+        var logger = options.LoggerFactory.CreateLogger("Microsandbox.Images");
+        var cache = new ImageCache(options.Home.Root);
+        var result = await new ImagePuller(cache, logger).PullAsync(reference, pull, cancellationToken).ConfigureAwait(false);
+        var disk = await new RootfsBuilder(cache, logger).BuildAsync(result.Image, upperSizeMib, cancellationToken).ConfigureAwait(false);
+        return new PreparedOciImage(reference, result.Image.ManifestDigest, result.Config, disk);
     }
 
     /// <summary>
