@@ -9,7 +9,7 @@ namespace Microsandbox.MSBuild;
 /// </summary>
 public sealed class MicrosandboxRun : SandboxTask
 {
-    /// <summary>Root filesystem: a directory or disk image (relative to the project), or an OCI reference once OCI images land; empty for the built-in busybox image.</summary>
+    /// <summary>Root filesystem: an OCI reference, or a directory or disk image (relative to the project); empty for the built-in busybox image.</summary>
     public string? Image { get; set; }
 
     /// <summary>Sandbox name; empty for a generated one.</summary>

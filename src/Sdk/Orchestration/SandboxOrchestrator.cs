@@ -1,5 +1,7 @@
 using Microsandbox.Engines;
 using Microsandbox.Engines.Qemu;
+using Microsandbox.Images;
+using Microsandbox.Spec;
 using Microsoft.Extensions.Logging;
 
 namespace Microsandbox.Orchestration;
@@ -28,15 +30,16 @@ public sealed class SandboxOrchestrator
     public SandboxOptions Options { get; }
 
     /// <summary>
-    /// Checks that every image can boot before a build spends time on it: the QEMU engine's kernel, initramfs and
-    /// binary, the built-in busybox disk, local directories and disk images. OCI references are rejected with a clear
-    /// message until OCI image support lands (they will be pulled here then).
+    /// Gets every image ready before a build spends time on it: checks the QEMU engine's kernel, initramfs and
+    /// binary, the built-in busybox disk, local directories and disk images, and pulls OCI references into the
+    /// image cache (by <see cref="PullPolicy.IfMissing"/>, so sandboxes created afterwards boot without a download).
     /// </summary>
     /// <param name="images">Images as in <see cref="SandboxRequest.Image"/> (null or empty: the built-in image).</param>
     /// <param name="cancellationToken">Cancels the preparation.</param>
     /// <exception cref="EngineUnavailableException">The QEMU engine is missing a piece; the message says how to get it.</exception>
-    /// <exception cref="MicrosandboxException">An image does not exist or cannot be used yet.</exception>
-    public Task<IReadOnlyList<PreparedImage>> PrepareImagesAsync(IEnumerable<string?> images, CancellationToken cancellationToken = default)
+    /// <exception cref="MicrosandboxException">A local image does not exist.</exception>
+    /// <exception cref="ImagePullException">An OCI image could not be pulled.</exception>
+    public async Task<IReadOnlyList<PreparedImage>> PrepareImagesAsync(IEnumerable<string?> images, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(images);
         cancellationToken.ThrowIfCancellationRequested();
@@ -45,13 +48,22 @@ public sealed class SandboxOrchestrator
         foreach (var image in images.Distinct())
         {
             cancellationToken.ThrowIfCancellationRequested();
-            prepared.Add(PrepareImage(image));
+            var p = LocalImage(image) ?? await PullAsync(image!, cancellationToken).ConfigureAwait(false);
+            _logger.LogInformation("image {Image} ready at {Location}", p.Image.Length == 0 ? "(built-in busybox)" : p.Image, p.Location);
+            prepared.Add(p);
         }
-        foreach (var p in prepared) _logger.LogInformation("image {Image} ready at {Location}", p.Image.Length == 0 ? "(built-in busybox)" : p.Image, p.Location);
-        return Task.FromResult<IReadOnlyList<PreparedImage>>(prepared);
+        return prepared;
     }
 
-    private static PreparedImage PrepareImage(string? image)
+    private async Task<PreparedImage> PullAsync(string reference, CancellationToken cancellationToken)
+    {
+        var cache = new ImageCache(Options.Home.Root);
+        var pull = await new ImagePuller(cache, _logger).PullAsync(reference, new PullOptions(), cancellationToken).ConfigureAwait(false);
+        return new PreparedImage(reference, cache.Root) { ManifestDigest = pull.Image.ManifestDigest };
+    }
+
+    /// <summary>The built-in image or a local path, checked; null for an OCI reference.</summary>
+    private static PreparedImage? LocalImage(string? image)
     {
         if (string.IsNullOrEmpty(image))
         {
@@ -65,8 +77,7 @@ public sealed class SandboxOrchestrator
             if (!File.Exists(full) && !Directory.Exists(full)) throw new MicrosandboxException($"image: '{image}' does not exist (resolved to {full})");
             return new PreparedImage(image, full);
         }
-        throw new MicrosandboxException(
-            $"image: the OCI reference '{image}' cannot be prepared yet (OCI image support is not implemented); use a root directory, a disk image, or the built-in image");
+        return null;
     }
 
     /// <summary>
@@ -172,7 +183,7 @@ public sealed class SandboxOrchestrator
             if (probe.ExitCode != 0)
             {
                 var hint = command.Program == "dotnet"
-                    ? "; running `dotnet test` needs an image that contains .NET (this comes with OCI image support), the built-in busybox image has none: pass a Command that the image can run"
+                    ? "; running `dotnet test` needs an image that contains .NET (an OCI image with the .NET SDK), the built-in busybox image has none: use such an image or pass a Command that the image can run"
                     : "";
                 throw new MicrosandboxException($"test run: the program '{command.Program}' is not in the image{hint}");
             }

@@ -3,8 +3,8 @@ namespace Microsandbox.Orchestration;
 /// <summary>
 /// Runs a test project's build output inside a sandbox: <see cref="HostDirectory"/> is bound at
 /// <see cref="GuestDirectory"/> and <see cref="Command"/> runs there. The default command is
-/// <c>dotnet test</c>, which needs an image that contains .NET; the built-in busybox image has none, so with it pass
-/// your own command (e.g. a test binary or script in the directory).
+/// <c>dotnet test</c>, which needs an image that contains .NET (an OCI image with the .NET SDK); the built-in busybox
+/// image has none, so with it pass your own command (e.g. a test binary or script in the directory).
 /// </summary>
 /// <param name="HostDirectory">The build output (or any directory) to bind into the guest.</param>
 public sealed record TestRunRequest(string HostDirectory)

@@ -113,12 +113,14 @@ public sealed class RequestTests
     }
 
     [Fact]
-    public async Task Prepare_rejects_oci_references_and_missing_paths_clearly()
+    public async Task Prepare_pulls_oci_references_and_rejects_missing_paths_clearly()
     {
-        var orchestrator = new SandboxOrchestrator(new SandboxOptions { Engine = Engines.EngineKind.Krun });
-        var oci = await Assert.ThrowsAsync<MicrosandboxException>(() => orchestrator.PrepareImagesAsync(["alpine:3.20"], TestContext.Current.CancellationToken));
-        Assert.Contains("OCI", oci.Message, StringComparison.Ordinal);
-        Assert.Contains("alpine:3.20", oci.Message, StringComparison.Ordinal);
+        var home = Directory.CreateTempSubdirectory("msbo-").FullName;
+        var orchestrator = new SandboxOrchestrator(new SandboxOptions { Engine = Engines.EngineKind.Krun, HomeDirectory = home });
+        // A registry that refuses connections: the pull is attempted and fails naming the image.
+        var unreachable = "127.0.0.1:9/nothing/here:1";
+        var oci = await Assert.ThrowsAsync<ImagePullException>(() => orchestrator.PrepareImagesAsync([unreachable], TestContext.Current.CancellationToken));
+        Assert.Contains("127.0.0.1:9", oci.Message, StringComparison.Ordinal);
         var missing = await Assert.ThrowsAsync<MicrosandboxException>(() => orchestrator.PrepareImagesAsync(["/nonexistent/root.raw"], TestContext.Current.CancellationToken));
         Assert.Contains("does not exist", missing.Message, StringComparison.Ordinal);
         var dir = Directory.CreateTempSubdirectory("msbo-").FullName;
