@@ -32,7 +32,8 @@ public sealed class SandboxOrchestrator
     /// <summary>
     /// Gets every image ready before a build spends time on it: checks the QEMU engine's kernel, initramfs and
     /// binary, the built-in busybox disk, local directories and disk images, and pulls OCI references into the
-    /// image cache (by <see cref="PullPolicy.IfMissing"/>, so sandboxes created afterwards boot without a download).
+    /// image cache and builds their root disks (by <see cref="PullPolicy.IfMissing"/>, so sandboxes created afterwards
+    /// boot without a download).
     /// </summary>
     /// <param name="images">Images as in <see cref="SandboxRequest.Image"/> (null or empty: the built-in image).</param>
     /// <param name="cancellationToken">Cancels the preparation.</param>
@@ -57,9 +58,9 @@ public sealed class SandboxOrchestrator
 
     private async Task<PreparedImage> PullAsync(string reference, CancellationToken cancellationToken)
     {
-        var cache = new ImageCache(Options.Home.Root);
-        var pull = await new ImagePuller(cache, _logger).PullAsync(reference, new PullOptions(), cancellationToken).ConfigureAwait(false);
-        return new PreparedImage(reference, cache.Root) { ManifestDigest = pull.Image.ManifestDigest };
+        // Pull and build the root disk now, so a sandbox created from the reference later finds both cached.
+        var image = await OciImages.EnsureRootDiskAsync(reference, Options, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return new PreparedImage(reference, image.DiskPath) { ManifestDigest = image.ManifestDigest };
     }
 
     /// <summary>The built-in image or a local path, checked; null for an OCI reference.</summary>

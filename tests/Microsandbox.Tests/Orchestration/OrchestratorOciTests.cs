@@ -24,7 +24,8 @@ public sealed class OrchestratorOciTests(ITestOutputHelper output)
         var prepared = Assert.Single(await orchestrator.PrepareImagesAsync([reference], Ct));
         Assert.Equal(reference, prepared.Image);
         Assert.Equal(image.ManifestDigest, prepared.ManifestDigest);
-        Assert.Equal(1, registry.BlobGets(Digest.Of(image.Layers[0])));
+        Assert.True(File.Exists(prepared.Location), $"no root disk at {prepared.Location}");
+        Assert.Equal(1, await registry.BlobGetsAsync(Digest.Of(image.Layers[0])));
 
         var lines = new ConcurrentQueue<OutputLine>();
         var result = await orchestrator.RunAsync(new SandboxRequest { Image = reference },
@@ -32,7 +33,7 @@ public sealed class OrchestratorOciTests(ITestOutputHelper output)
         Assert.Equal(0, result.ExitCode);
         Assert.Equal(["from-the-image", "/work"], lines.Select(l => l.Text));
         // The create found the layers in the cache that PrepareImagesAsync filled.
-        Assert.Equal(1, registry.BlobGets(Digest.Of(image.Layers[0])));
+        Assert.Equal(1, await registry.BlobGetsAsync(Digest.Of(image.Layers[0])));
         Assert.Empty(LifecycleTests.QemuProcessesFor(result.SandboxName));
     }
 }
