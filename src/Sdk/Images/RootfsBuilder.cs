@@ -69,11 +69,13 @@ public sealed class RootfsBuilder
             FileSystemCalls.SetMode(Path.Combine(tree, "tmp"), 0x3FF /* 01777 */);
 
             long contentBytes = TreeBytes(tree);
-            long sizeMib = contentBytes / (1024 * 1024) * 5 / 4 + 64 + freeSpaceMib;
+            // Room for the content, the requested free space, and ext4's own overhead (inode tables ~1/64 of the
+            // disk, a journal of up to 64 MiB), so the guest really sees about freeSpaceMib free.
+            long sizeMib = contentBytes / (1024 * 1024) * 5 / 4 + 64 + freeSpaceMib + freeSpaceMib / 32 + 64;
             var temp = Path.Combine(scratch, "root.ext4");
             await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
                 file.SetLength(sizeMib * 1024 * 1024);
-            await RunAsync("mkfs.ext4", ["-q", "-F", "-L", "msb-root", "-E", "root_owner=0:0,lazy_itable_init=1", "-d", tree, temp], cancellationToken).ConfigureAwait(false);
+            await RunAsync("mkfs.ext4", ["-q", "-F", "-L", "msb-root", "-m", "0", "-E", "root_owner=0:0,lazy_itable_init=1", "-d", tree, temp], cancellationToken).ConfigureAwait(false);
             var final = Path.Combine(_cache.RootfsDirectory, $"{hex}-{freeSpaceMib}m.ext4");
             File.Move(temp, final, overwrite: true);
             _logger.LogInformation("image {Digest}: root disk {Path} ({Content} MiB content, {Size} MiB disk) in {Seconds:0.0} s",

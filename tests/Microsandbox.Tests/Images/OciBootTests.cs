@@ -37,6 +37,8 @@ public sealed class OciBootTests(ITestOutputHelper output)
 
         // The root is writable, copy-on-write over the shared cached disk.
         Assert.Equal(0, (await sb.ShellAsync("echo scratch > /root/written && cat /root/written", Ct)).ExitCode);
+        // The default OCI upper size (4096 MiB) is free space on the root.
+        Assert.InRange(await RootFreeMibAsync(sb), 3900, 4400);
         Assert.Equal(1, await registry.BlobGetsAsync(Digest.Of(image.Layers[0])));
     }
 
@@ -49,7 +51,7 @@ public sealed class OciBootTests(ITestOutputHelper output)
         var reference = await registry.PushAsync("multi:1", image);
 
         await using var sb = await Sandbox.CreateAsync(
-            new SandboxBuilder(VmEnvironment.UniqueName("oci-ml")).Image(reference).Ephemeral(),
+            new SandboxBuilder(VmEnvironment.UniqueName("oci-ml")).ImageWith(i => i.Oci(reference).UpperSize(256)).Ephemeral(),
             VmEnvironment.Options(output), Ct);
 
         var cmd = sb.Spec.Runtime.Cmd!;
@@ -59,5 +61,13 @@ public sealed class OciBootTests(ITestOutputHelper output)
             "test -e /data/removed.txt && echo removed-present; test -e /data/opaque/old.txt && echo old-present; " +
             "readlink /data/link; cat /data/hard.txt; stat -c '%u:%g %a' /data/owned.txt; stat -c '%i' /data/kept.txt /data/hard.txt | uniq | wc -l", Ct);
         Assert.Equal("/data/kept.txt\nkept\n1234:4321 4755\n1\n", checks.Stdout);
+        Assert.InRange(await RootFreeMibAsync(sb), 200, 400);
+    }
+
+    private static async Task<long> RootFreeMibAsync(Sandbox sb)
+    {
+        var df = await sb.ExecAsync("df", ["-m", "/"], Ct);
+        var fields = df.Stdout.Split('\n')[1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return long.Parse(fields[3], System.Globalization.CultureInfo.InvariantCulture);
     }
 }

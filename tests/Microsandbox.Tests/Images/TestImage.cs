@@ -63,7 +63,7 @@ public sealed class TestImage
         if (!File.Exists(busybox)) Assert.Skip("busybox-static is not installed (./build.sh Install)");
         yield return Dir("bin");
         yield return FileEntry("bin/busybox", File.ReadAllBytes(busybox), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
-        foreach (var applet in new[] { "sh", "echo", "cat", "ls", "id", "stat", "readlink", "test", "env", "pwd", "uname" })
+        foreach (var applet in new[] { "sh", "echo", "cat", "ls", "id", "stat", "readlink", "test", "env", "pwd", "uname", "df", "uniq", "wc" })
             yield return Link($"bin/{applet}", "busybox");
         yield return Dir("etc");
         yield return FileEntry("etc/passwd", Encoding.UTF8.GetBytes("root:x:0:0:root:/root:/bin/sh\n"));
