@@ -36,6 +36,13 @@ public sealed class MicrosandboxOptions
     /// <summary>How many pool boots may run at once. Default 1: a boot that competes with tests slows both.</summary>
     public int PoolBootConcurrency { get; set; } = 1;
 
+    /// <summary>
+    /// Stop a pooled sandbox gracefully (guest shutdown, up to <see cref="StopTimeout"/>) when its test hands it back.
+    /// Default false: a per-test sandbox is thrown away, so its VM is killed at once, which leaves the CPU to the
+    /// next test and the next boot.
+    /// </summary>
+    public bool PoolStopsGracefully { get; set; }
+
     /// <summary>Start of every sandbox name; the rest is unique per process and per sandbox. Default <c>xt</c>.</summary>
     public string NamePrefix { get; set; } = "xt";
 

@@ -83,14 +83,19 @@ public sealed class SandboxFactory : IAsyncDisposable, IDisposable
     /// Boots a sandbox. A failure is rethrown as <see cref="SandboxFixtureException"/> carrying the cause and the guest's
     /// logs; nothing of the failed sandbox is left behind. When no engine can run, <see cref="EngineUnavailableException"/>.
     /// </summary>
-    public async Task<Sandbox> CreateAsync(string? definitionName, Func<SandboxBuilder, SandboxBuilder>? configure,
-        ILoggerFactory? loggerFactory, CancellationToken cancellationToken = default)
+    public Task<Sandbox> CreateAsync(string? definitionName, Func<SandboxBuilder, SandboxBuilder>? configure,
+        ILoggerFactory? loggerFactory, CancellationToken cancellationToken = default) =>
+        CreateAsync(definitionName, configure, loggerFactory, null, cancellationToken);
+
+    internal async Task<Sandbox> CreateAsync(string? definitionName, Func<SandboxBuilder, SandboxBuilder>? configure,
+        ILoggerFactory? loggerFactory, TimeSpan? stopTimeout, CancellationToken cancellationToken)
     {
         if (EngineUnavailableReason is { } why) throw new EngineUnavailableException("sandbox", why);
         await _sweep.Value.ConfigureAwait(false);
         var builder = CreateBuilder(definitionName, configure);
         var name = builder.Build().Spec.Name;
         var options = Options.ToSandboxOptions(loggerFactory ?? NullLoggerFactory.Instance);
+        if (stopTimeout is { } stop) options = options with { StopTimeout = stop };
         try
         {
             return await Sandbox.CreateAsync(builder, options, cancellationToken).ConfigureAwait(false);

@@ -98,11 +98,13 @@ public sealed class SandboxPool : IAsyncDisposable
             throw;
         }
         pooled.Logs.Target = TestLogTargets.CurrentTestOr(BootLog);
-        return new SandboxLease(this, pooled.Sandbox, ready, DateTimeOffset.UtcNow - started);
+        return new SandboxLease(this, pooled.Sandbox, pooled.Logs, ready, DateTimeOffset.UtcNow - started);
     }
 
-    internal ValueTask ReturnAsync(Sandbox sandbox)
+    internal ValueTask ReturnAsync(Sandbox sandbox, LogRouter logs)
     {
+        // The test is over: its output no longer takes lines.
+        logs.Target = BootLog;
         // Disposal (graceful guest shutdown, row removal) runs off the test's path.
         var task = Task.Run(async () =>
         {
@@ -126,7 +128,8 @@ public sealed class SandboxPool : IAsyncDisposable
         try
         {
             var logs = new LogRouter(BootLog, _factory.Options.MinimumLogLevel);
-            var sandbox = await _factory.CreateAsync(_definitionName, _configure, logs, _shutdown.Token).ConfigureAwait(false);
+            var stop = _factory.Options.PoolStopsGracefully ? (TimeSpan?)null : TimeSpan.Zero;
+            var sandbox = await _factory.CreateAsync(_definitionName, _configure, logs, stop, _shutdown.Token).ConfigureAwait(false);
             return new PooledSandbox(sandbox, logs);
         }
         finally
@@ -179,9 +182,12 @@ public sealed class SandboxLease : IAsyncDisposable
     private readonly SandboxPool _pool;
     private int _returned;
 
-    internal SandboxLease(SandboxPool pool, Sandbox sandbox, bool prebooted, TimeSpan waited)
+    private readonly LogRouter _logs;
+
+    internal SandboxLease(SandboxPool pool, Sandbox sandbox, LogRouter logs, bool prebooted, TimeSpan waited)
     {
         _pool = pool;
+        _logs = logs;
         Sandbox = sandbox;
         WasPrebooted = prebooted;
         Waited = waited;
@@ -198,5 +204,5 @@ public sealed class SandboxLease : IAsyncDisposable
 
     /// <summary>Returns the sandbox; the pool stops and removes it in the background.</summary>
     public ValueTask DisposeAsync() =>
-        Interlocked.Exchange(ref _returned, 1) == 0 ? _pool.ReturnAsync(Sandbox) : ValueTask.CompletedTask;
+        Interlocked.Exchange(ref _returned, 1) == 0 ? _pool.ReturnAsync(Sandbox, _logs) : ValueTask.CompletedTask;
 }
