@@ -69,7 +69,7 @@ public class XunitPoolBenchmarks
         for (int i = 0; i < Tests; i++)
         {
             await using var lease = await pool.AcquireAsync();
-            Console.WriteLine($"// test {i}: {(lease.WasPrebooted ? "pre-booted" : "booted on demand")}, waited {lease.Waited.TotalMilliseconds:0} ms");
+            Console.WriteLine($"// test {i}: {(lease.WasPrebooted ? "sandbox ready when asked" : "waited for its boot")}, waited {lease.Waited.TotalMilliseconds:0} ms");
             await RunTestAsync(lease.Sandbox);
         }
         // The class is done when its last test is; the pool's leftovers are stopped in IterationCleanup.

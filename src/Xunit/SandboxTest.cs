@@ -39,7 +39,7 @@ public abstract class SandboxTest : global::Xunit.IAsyncLifetime
         _pool = factory.GetPool(GetType().FullName + "|" + DefinitionName, DefinitionName, Configure);
         _lease = await _pool.AcquireAsync(global::Xunit.TestContext.Current.CancellationToken);
         global::Xunit.TestContext.Current.TestOutputHelper?.WriteLine(
-            $"sandbox {_lease.Sandbox.Name}: {(_lease.WasPrebooted ? "pre-booted" : "booted on demand")}, waited {_lease.Waited.TotalMilliseconds:0} ms");
+            $"sandbox {_lease.Sandbox.Name}: {(_lease.WasPrebooted ? "booted ahead, ready when asked" : "not ready when asked")}, waited {_lease.Waited.TotalMilliseconds:0} ms");
     }
 
     /// <summary>Hands the sandbox back; the pool stops and removes it off the test's path.</summary>
