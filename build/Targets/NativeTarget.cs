@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 
 namespace Microsandbox.Build.Targets;
 
@@ -27,7 +28,9 @@ internal sealed class NativeTarget : BuildTarget
         var outDir = context.NativeOutDir;
         var stamp = Path.Combine(outDir, StampFileName);
         var inputsHash = await HashInputsAsync(context, cancellationToken);
-        if (File.Exists(stamp) && (await File.ReadAllTextAsync(stamp, cancellationToken)).Trim() == inputsHash)
+        if (File.Exists(stamp)
+            && (await File.ReadAllTextAsync(stamp, cancellationToken)).Trim() == inputsHash
+            && MissingOutputs(outDir) is [])
         {
             BuildLog.Info($"{outDir} is up to date with native/ ({inputsHash[..12]})");
             return;
@@ -37,6 +40,39 @@ internal sealed class NativeTarget : BuildTarget
         await context.Runner.RunAsync("bash", [script, outDir], cancellationToken);
         await File.WriteAllTextAsync(stamp, inputsHash + "\n", cancellationToken);
         BuildLog.Info($"native outputs in {outDir}");
+    }
+
+    /// <summary>
+    /// Files that manifest.json (written by native/build.sh) lists but that are gone, so a half-deleted output
+    /// directory is rebuilt even though the sources did not change. A missing manifest counts as missing.
+    /// </summary>
+    private static List<string> MissingOutputs(string outDir)
+    {
+        var manifest = Path.Combine(outDir, "manifest.json");
+        if (!File.Exists(manifest))
+        {
+            return ["manifest.json"];
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllText(manifest));
+            if (!document.RootElement.TryGetProperty("files", out var files) || files.ValueKind != JsonValueKind.Object)
+            {
+                return [];
+            }
+
+            return files.EnumerateObject()
+                .Select(file => file.Value.ValueKind == JsonValueKind.Object
+                    && file.Value.TryGetProperty("path", out var path) ? path.GetString() : null)
+                .OfType<string>()
+                .Where(path => !File.Exists(Path.Combine(outDir, path)) && !Directory.Exists(Path.Combine(outDir, path)))
+                .ToList();
+        }
+        catch (JsonException)
+        {
+            return ["manifest.json (unreadable)"];
+        }
     }
 
     /// <summary>SHA-256 over every source file's path and bytes: git's view (tracked plus untracked, not ignored).</summary>
