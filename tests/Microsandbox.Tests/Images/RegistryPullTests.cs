@@ -212,3 +212,46 @@ public sealed class TokenAuthTests : IDisposable
         Assert.Contains("repository:team/app:pull,push", tokens.Scopes);
     }
 }
+
+/// <summary>A cancelled pull leaves no blob and no reference behind, and the next pull resumes the partial download.</summary>
+public sealed class CancelledPullTests : IDisposable
+{
+    private readonly string _home = Directory.CreateTempSubdirectory("msb-cancel-").FullName;
+
+    public void Dispose() => Directory.Delete(_home, recursive: true);
+
+    [Fact]
+    public async Task Cancelling_mid_download_keeps_the_partial_for_a_resume()
+    {
+        await using var registry = await LocalRegistry.StartAsync();
+        var payload = new byte[16 * 1024 * 1024];
+        new Random(3).NextBytes(payload);
+        var image = TestImage.Create([[TestImage.FileEntry("payload.bin", payload)]]);
+        var reference = await registry.PushAsync("cancel:1", image);
+        var layer = Digest.Of(image.Layers[0]);
+        var cache = new ImageCache(_home);
+
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var progress = new CancelAfterBytes(cts, 1024 * 1024);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+            new ImagePuller(cache).PullAsync(reference, new PullOptions { Progress = progress }, cts.Token));
+
+        Assert.False(cache.HasBlob(layer));
+        Assert.Null(cache.ResolveReference(ImageReference.Parse(reference)));
+        var partial = new FileInfo(cache.BlobPath(layer) + ".partial");
+        Assert.True(partial.Exists && partial.Length > 0 && partial.Length < image.Layers[0].Length, $"partial download kept ({(partial.Exists ? partial.Length : -1)} bytes)");
+
+        var resumed = await new ImagePuller(cache).PullAsync(reference, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(image.ManifestDigest, resumed.Image.ManifestDigest);
+        Assert.Equal(image.Layers[0], await File.ReadAllBytesAsync(cache.BlobPath(layer), TestContext.Current.CancellationToken));
+        Assert.Equal(1, await registry.BlobGetsAsync(layer, status: 206));
+    }
+
+    private sealed class CancelAfterBytes(CancellationTokenSource cts, long bytes) : IProgress<PullProgress>
+    {
+        public void Report(PullProgress value)
+        {
+            if (!value.Cached && value.BytesDone >= bytes) cts.Cancel();
+        }
+    }
+}
