@@ -127,6 +127,9 @@ public sealed class TestHostCrashTests(ITestOutputHelper output)
                 // Another tool's sandbox in the same home is not this assembly's to delete.
                 var other = await store.InsertSandboxAsync("someone-else", "{}", SandboxStatus.Running, ct);
                 await store.InsertRunAsync(other.Id, deadPid, ct);
+                // A parallel run of the same suite (same prefix, other run id) whose process is alive keeps its row.
+                var parallel = await store.InsertSandboxAsync("swept-1a1a-1", "{}", SandboxStatus.Running, ct);
+                await store.InsertRunAsync(parallel.Id, Environment.ProcessId, ct);
             }
 
             await factory.SweepAsync();
@@ -135,6 +138,7 @@ public sealed class TestHostCrashTests(ITestOutputHelper output)
             {
                 Assert.Null(await store.GetSandboxAsync("swept-0dead-1", ct));
                 Assert.Equal(SandboxStatus.Crashed, (await store.GetSandboxAsync("someone-else", ct))?.Status);
+                Assert.Equal(SandboxStatus.Running, (await store.GetSandboxAsync("swept-1a1a-1", ct))?.Status);
             }
         }
         finally
