@@ -38,8 +38,9 @@ public sealed class KrunEngine : ISandboxEngine
         ArgumentNullException.ThrowIfNull(spec);
         return spec.Image switch
         {
-            RootfsSource.Oci oci => throw new MicrosandboxException(
-                $"image: the OCI reference '{oci.Source.Reference}' is not supported by the krun engine yet (OCI image support is not implemented in this SDK); use a root directory, a disk image, or BuiltinImages.Busybox"),
+            // The image layer has already pulled the reference and built its ext4 root disk; libkrun boots that disk
+            // as it boots any disk-image root (upstream's own EROFS+upper layout is not reproduced).
+            RootfsSource.Oci => Images.OciImages.BootDisk(spec),
             RootfsSource.Bind bind when !Directory.Exists(bind.Path) => throw new MicrosandboxException($"image: root directory '{bind.Path}' does not exist"),
             RootfsSource.DiskImage disk when !File.Exists(disk.Path) => throw new MicrosandboxException($"image: disk image '{disk.Path}' does not exist"),
             _ => spec,
