@@ -21,14 +21,21 @@ public sealed partial class StateStore
     public Task<IReadOnlyList<StaleSandbox>> SweepStaleAsync(CancellationToken cancellationToken = default) =>
         SweepStaleAsync(ProcessProbe.IsAlive, cancellationToken);
 
+    /// <summary>How long a sandbox row may sit Running without a run before an unowned one counts as abandoned.</summary>
+    internal static readonly TimeSpan StartingGrace = TimeSpan.FromMinutes(2);
+
+    private static bool IsStillStarting(SandboxStatus status, DateTime? updatedAt) =>
+        status != SandboxStatus.Draining && (updatedAt is not { } updated || DateTime.UtcNow - updated < StartingGrace);
+
     /// <summary>The sweep with an injectable liveness check (tests simulate dead and live pids).</summary>
     internal async Task<IReadOnlyList<StaleSandbox>> SweepStaleAsync(Func<int, bool> isProcessAlive, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(isProcessAlive);
         await using var connection = await ConnectAsync(cancellationToken);
         var active = await QueryAsync(connection, null,
-            "SELECT id, name, status FROM sandbox WHERE status IN ('Running', 'Draining') ORDER BY id",
-            reader => (Id: reader.GetInt64(0), Name: reader.GetString(1), Status: StateText.ParseSandboxStatus(reader.GetString(2))),
+            "SELECT id, name, status, updated_at FROM sandbox WHERE status IN ('Running', 'Draining') ORDER BY id",
+            reader => (Id: reader.GetInt64(0), Name: reader.GetString(1), Status: StateText.ParseSandboxStatus(reader.GetString(2)),
+                UpdatedAt: MsbTimestamp.ParseOrNull(reader.IsDBNull(3) ? null : reader.GetValue(3))),
             cancellationToken);
 
         var closed = new List<StaleSandbox>();
@@ -36,7 +43,10 @@ public sealed partial class StateStore
         {
             cancellationToken.ThrowIfCancellationRequested();
             var run = await GetActiveRunAsync(candidate.Id, cancellationToken);
-            if (run is null ? candidate.Status != SandboxStatus.Draining : run.Pid is { } livePid && isProcessAlive(livePid))
+            // A Running row without a run is a sandbox still starting (as msb sees it) — unless it has been "starting"
+            // far longer than any launch takes and nobody holds its lifecycle lock (checked below): its launcher died
+            // between writing the row and spawning.
+            if ((run is null && IsStillStarting(candidate.Status, candidate.UpdatedAt)) || (run?.Pid is { } livePid && isProcessAlive(livePid)))
             {
                 continue;
             }
@@ -76,8 +86,7 @@ public sealed partial class StateStore
         var run = (await ReadRunsAsync(connection, transaction,
             $"SELECT {RunColumns} FROM run WHERE sandbox_id = $sandbox AND status = 'Running' ORDER BY started_at DESC, id DESC LIMIT 1",
             cancellationToken, ("$sandbox", sandboxId))).SingleOrDefault();
-        if (run?.Id != runId || (run is null && current.Status != SandboxStatus.Draining) ||
-            (run?.Pid is { } pid && isProcessAlive(pid)))
+        if (run?.Id != runId || (run is null && IsStillStarting(current.Status, current.UpdatedAt)) || (run?.Pid is { } pid && isProcessAlive(pid)))
         {
             return null;
         }

@@ -75,6 +75,30 @@ public class StaleSweepTests
     }
 
     [Fact]
+    public async Task A_running_row_abandoned_before_its_spawn_is_closed_after_the_starting_grace()
+    {
+        using var home = new TempHome();
+        await using var store = await StateStore.OpenAsync(home.Path, Ct);
+        await SeedAsync(store, "abandoned", SandboxStatus.Running, pid: null, withRun: false);
+        await SeedAsync(store, "starting", SandboxStatus.Running, pid: null, withRun: false);
+        // The launcher of "abandoned" wrote its row long ago and died before spawning (no run, no lock holder).
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={store.DatabasePath}"))
+        {
+            await connection.OpenAsync(Ct);
+            using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE sandbox SET updated_at = $old WHERE name = 'abandoned'";
+            command.Parameters.AddWithValue("$old", MsbTimestamp.Format(DateTime.UtcNow - StateStore.StartingGrace - TimeSpan.FromMinutes(1)));
+            await command.ExecuteNonQueryAsync(Ct);
+        }
+
+        var closed = await store.SweepStaleAsync(Alive, Ct);
+
+        Assert.Equal(["abandoned"], closed.Select(c => c.Name));
+        Assert.Equal(SandboxStatus.Crashed, (await store.GetSandboxAsync("abandoned", Ct))!.Status);
+        Assert.Equal(SandboxStatus.Running, (await store.GetSandboxAsync("starting", Ct))!.Status);
+    }
+
+    [Fact]
     public async Task Draining_sandbox_without_a_run_is_closed_and_a_run_without_pid_counts_as_dead()
     {
         using var home = new TempHome();
