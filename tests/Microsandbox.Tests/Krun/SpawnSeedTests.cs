@@ -477,13 +477,14 @@ public sealed class SpawnSeedTests : IDisposable
     // ---- the krun engine's additions ------------------------------------------------------------------------------
 
     [Fact] // test_sandbox_cli_args_oci_without_manifest_digest_emits_no_block_root (0.6 here: OCI is refused before planning)
-    public void Oci_images_are_refused_by_the_krun_engine_with_a_clear_error()
+    public void Oci_images_reach_the_krun_engine_only_as_prepared_root_disks()
     {
         var location = new MsbLocation("/usr/bin/msb", "PATH", "/usr/lib/libkrunfw.so.5", "0.6.18", null, []);
         var engine = new KrunEngine(location);
         var spec = new SandboxBuilder("test").Image("alpine").Build().WithDefaults().Spec;
+        // The image layer pulls and builds the disk (OciImages.PrepareAsync); a reference that skipped it is refused.
         var e = Assert.Throws<MicrosandboxException>(() => engine.ResolveImage(spec));
-        Assert.Contains("not supported by the krun engine yet", e.Message, StringComparison.Ordinal);
+        Assert.Contains("was not prepared for sandbox 'test'", e.Message, StringComparison.Ordinal);
         Assert.Throws<MicrosandboxException>(() => LaunchPlanner.Plan(spec, 1, _home));
     }
 
