@@ -63,7 +63,7 @@ public static class LaunchPlanner
                     }
                     if (!Directory.Exists(bind.Host))
                         throw new MicrosandboxException($"mounts: bind source '{bind.Host}' for '{bind.Guest}' does not exist");
-                    mounts.Add(LaunchMountArgument.FormatDirectory(tag, bind.Host, OptionTokens(bind.Options, bind.StatVirtualization, bind.HostPermissions, bind.QuotaMib ?? SpecDefaultsForRuntime.BindQuotaMib)));
+                    mounts.Add(LaunchMountArgument.FormatDirectory(tag, bind.Host, OptionTokens(bind.Options, bind.StatVirtualization, bind.HostPermissions, Config.SandboxConfig.EffectiveBindQuotaMib(bind))));
                     dirMounts.Add(DirMount(tag, bind.Guest, bind.Options));
                     break;
                 case VolumeMount.Named named when namedVolumes is not null:
@@ -165,11 +165,4 @@ public static class LaunchPlanner
         if (perms == HostPermissions.Mirror) yield return "host-perms=mirror";
         if (quotaMib is { } q) yield return $"quota={q}";
     }
-}
-
-/// <summary>Runtime-side defaults that the config layer also states (kept here until the config layer exposes them).</summary>
-internal static class SpecDefaultsForRuntime
-{
-    /// <summary>Upstream's protective default guest-write budget for bind mounts (DEFAULT_BIND_QUOTA_MIB = the OCI upper default, 4096).</summary>
-    public const uint BindQuotaMib = 4096;
 }
