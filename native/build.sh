@@ -2,6 +2,7 @@
 # Assembles everything the QEMU engine boots into OUTDIR:
 #   vmlinux            Debian generic kernel, decompressed to its ELF (PVH entry)
 #   initrd.cpio        initramfs: the guest agent as /init + the kernel modules it loads
+#   initrd-busybox.cpio  initrd.cpio with the base rootfs appended as /rootfs (built-in image, no root disk)
 #   rootfs.ext4        default base rootfs (busybox-static) as an ext4 image
 #   rootfs.erofs       the same tree as a read-only EROFS image (oci-erofs root)
 #   rootfs/            the same tree as a plain directory (for a 9p root)
@@ -111,7 +112,7 @@ inputs_hash="$(
     } | sha256sum | cut -d' ' -f1
 )"
 outputs_present=1
-for f in vmlinux initrd.cpio rootfs.ext4 rootfs.erofs msb-agent agentctl manifest.json; do
+for f in vmlinux initrd.cpio initrd-busybox.cpio rootfs.ext4 rootfs.erofs msb-agent agentctl manifest.json; do
     [[ -e "$out/$f" ]] || outputs_present=0
 done
 if [[ $outputs_present -eq 1 && "$(cat "$work/inputs.sha256" 2>/dev/null)" == "$inputs_hash" ]]; then
@@ -245,6 +246,13 @@ mkfs.erofs --quiet -T 0 "$out/rootfs.erofs.tmp" "$rfs" >/dev/null
 mv -f -- "$out/rootfs.erofs.tmp" "$out/rootfs.erofs"
 rm -rf -- "$out/rootfs"
 cp -a -- "$rfs" "$out/rootfs"
+# The fastest root for the built-in image: the same tree appended to the initramfs as /rootfs (the kernel unpacks
+# concatenated cpio archives in order), so the guest needs no block device, no filesystem module and no mount of
+# its own; each boot unpacks a private writable copy. Owners are kept (home/user is 1000:1000).
+(cd -- "$work" && find rootfs | LC_ALL=C sort | cpio --quiet -o -H newc) >"$out/rootfs.cpio.tmp"
+cat -- "$out/initrd.cpio" "$out/rootfs.cpio.tmp" >"$out/initrd-busybox.cpio.tmp"
+rm -f -- "$out/rootfs.cpio.tmp"
+mv -f -- "$out/initrd-busybox.cpio.tmp" "$out/initrd-busybox.cpio"
 
 # ---------------------------------------------------------------- manifest
 sha() { sha256sum -- "$1" | cut -d' ' -f1; }
@@ -257,6 +265,7 @@ json_str() { local s="$1"; s="${s//\\/\\\\}"; s="${s//\"/\\\"}"; printf '"%s"' "
     printf '  "files": {\n'
     printf '    "kernel": {"path": "vmlinux", "sha256": "%s"},\n' "$(sha "$out/vmlinux")"
     printf '    "initrd": {"path": "initrd.cpio", "sha256": "%s"},\n' "$(sha "$out/initrd.cpio")"
+    printf '    "initrd_busybox": {"path": "initrd-busybox.cpio", "sha256": "%s"},\n' "$(sha "$out/initrd-busybox.cpio")"
     printf '    "rootfs_ext4": {"path": "rootfs.ext4", "sha256": "%s"},\n' "$(sha "$out/rootfs.ext4")"
     printf '    "rootfs_erofs": {"path": "rootfs.erofs", "sha256": "%s"},\n' "$(sha "$out/rootfs.erofs")"
     printf '    "rootfs_dir": {"path": "rootfs"},\n'

@@ -13,6 +13,8 @@
 #define RUNTIME_MOUNT_POINT "/.msb"
 #define RUNTIME_FS_TAG "msb_runtime"
 #define ROOT_FS_TAG "msb_root"
+/* Where an image appended to the initramfs is unpacked (the built-in busybox image). */
+#define INITRAMFS_ROOT "/rootfs"
 #define SCRIPTS_PATH "/.msb/scripts"
 #define DEFAULT_GUEST_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define NINEP_OPTS "trans=virtio,version=9p2000.L,msize=262144"
@@ -124,6 +126,7 @@ int write_bytes(const char *path, const void *data, size_t len, mode_t mode, int
 int write_file(const char *path, const char *content, mode_t mode);
 int read_small(const char *path, char *out, size_t n); /* first line, newline stripped */
 int remove_tree(const char *path);                     /* like rm -r; -1 with errno */
+int move_tree(const char *src, const char *dst);        /* copy with modes/owners, removing src as it goes */
 char *scripts_path(const char *path);
 void mount_dev_proc_sys(void); /* boot.c */
 char *xstrdup(const char *s);

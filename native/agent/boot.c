@@ -684,6 +684,12 @@ static void mount_api_filesystems(void)
         symlink("/proc/self/fd/2", "/dev/stderr");
 }
 
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 /* Assembles the guest root at /newroot and moves it over /. */
 static int mount_root(const bootstrap_t *bs)
 {
@@ -723,13 +729,21 @@ static int mount_root(const bootstrap_t *bs)
                   "lowerdir=/run/msb-rootfs/lower,upperdir=/run/msb-rootfs/upperfs/upper,"
                   "workdir=/run/msb-rootfs/upperfs/work") < 0)
             return fail("mount overlay at /newroot: %s", strerror(errno));
-    } else {
-        if (!have_9p_tag(ROOT_FS_TAG))
-            return fail("no root filesystem: bootstrap has no block_root and there is no virtio-9p share "
-                        "tagged '%s'",
-                        ROOT_FS_TAG);
+    } else if (have_9p_tag(ROOT_FS_TAG)) {
         if (mount_9p(ROOT_FS_TAG, "/newroot", 0, "cache=mmap") < 0)
             return -1;
+    } else if (is_dir(INITRAMFS_ROOT)) {
+        /* The built-in image rides in the initramfs (a second cpio appended by the host): no disk, no filesystem
+         * module. It moves into a tmpfs of its own rather than being bound in place, because tools (busybox df)
+         * ignore a mount whose source is the kernel's "rootfs"; moving frees the initramfs copy as it goes. */
+        if (mount("tmpfs", "/newroot", "tmpfs", MS_RELATIME, "mode=755") < 0)
+            return fail("mount tmpfs root: %s", strerror(errno));
+        if (move_tree(INITRAMFS_ROOT, "/newroot") < 0)
+            return fail("move %s into the tmpfs root: %s", INITRAMFS_ROOT, strerror(errno));
+    } else {
+        return fail("no root filesystem: bootstrap has no block_root, there is no virtio-9p share tagged '%s' "
+                    "and the initramfs carries no %s",
+                    ROOT_FS_TAG, INITRAMFS_ROOT);
     }
 
     /* runtime share (heartbeat, scripts) when the host exports one */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -112,6 +113,82 @@ int remove_tree(const char *path)
         return rmdir(path);
     }
     return unlink(path);
+}
+
+static int move_file(const char *src, const char *dst, const struct stat *st)
+{
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return -1;
+    int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st->st_mode & 07777);
+    if (out < 0) {
+        int e = errno;
+        close(in);
+        errno = e;
+        return -1;
+    }
+    off_t left = st->st_size;
+    int rc = 0;
+    while (left > 0) {
+        ssize_t n = sendfile(out, in, NULL, (size_t)left);
+        if (n <= 0) {
+            rc = -1;
+            if (n == 0)
+                errno = EIO;
+            break;
+        }
+        left -= n;
+    }
+    if (rc == 0 && (fchown(out, st->st_uid, st->st_gid) < 0 || fchmod(out, st->st_mode & 07777) < 0))
+        rc = -1;
+    int e = errno;
+    close(in);
+    close(out);
+    errno = e;
+    return rc == 0 ? unlink(src) : -1;
+}
+
+int move_tree(const char *src, const char *dst)
+{
+    struct stat st;
+    if (lstat(src, &st) < 0)
+        return -1;
+    if (S_ISLNK(st.st_mode)) {
+        char target[PATH_MAX];
+        ssize_t n = readlink(src, target, sizeof(target) - 1);
+        if (n < 0)
+            return -1;
+        target[n] = 0;
+        if (symlink(target, dst) < 0 || lchown(dst, st.st_uid, st.st_gid) < 0)
+            return -1;
+        return unlink(src);
+    }
+    if (!S_ISDIR(st.st_mode))
+        return S_ISREG(st.st_mode) ? move_file(src, dst, &st) : (errno = ENOTSUP, -1);
+    if (mkdir(dst, st.st_mode & 07777) < 0 && errno != EEXIST)
+        return -1;
+    DIR *d = opendir(src);
+    if (!d)
+        return -1;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char from[PATH_MAX], to[PATH_MAX];
+        snprintf(from, sizeof(from), "%s/%s", src, e->d_name);
+        snprintf(to, sizeof(to), "%s/%s", dst, e->d_name);
+        if (move_tree(from, to) < 0) {
+            int err = errno;
+            closedir(d);
+            errno = err;
+            return -1;
+        }
+    }
+    closedir(d);
+    /* mkdir applied the umask: restore the exact mode and owner */
+    if (chown(dst, st.st_uid, st.st_gid) < 0 || chmod(dst, st.st_mode & 07777) < 0)
+        return -1;
+    return rmdir(src);
 }
 
 /* PATH value with the runtime scripts directory present exactly once (first

@@ -14,4 +14,8 @@ public static class BuiltinImages
 
     /// <summary>The busybox image, for <c>new SandboxBuilder(name).Image(BuiltinImages.Busybox)</c>.</summary>
     public static Func<ImageBuilder, ImageBuilder> Busybox => image => image.Disk(BusyboxDisk).Fstype("ext4");
+
+    /// <summary>Whether a root disk path is the built-in busybox disk (engines may boot it a faster way).</summary>
+    internal static bool IsBusyboxDisk(string path) =>
+        string.Equals(Path.GetFullPath(path), Path.GetFullPath(BusyboxDisk), StringComparison.Ordinal);
 }

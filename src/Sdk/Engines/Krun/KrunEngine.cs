@@ -55,7 +55,7 @@ public sealed class KrunEngine : ISandboxEngine
         var rootfs = launch.Rootfs;
         // libkrun writes straight into a writable root disk; the shared built-in image must stay pristine for every
         // sandbox (QEMU gets the same guarantee from -snapshot), so it is attached read-only.
-        if (rootfs.Disk is { } disk && IsBuiltinImage(disk))
+        if (rootfs.Disk is { } disk && BuiltinImages.IsBusyboxDisk(disk))
             rootfs = rootfs with { DiskReadonly = true };
         return launch with
         {
@@ -97,7 +97,4 @@ public sealed class KrunEngine : ISandboxEngine
     {
         if (value is { } v) target[key] = JsonNode.Parse(v.GetRawText());
     }
-
-    private static bool IsBuiltinImage(string path) =>
-        string.Equals(Path.GetFullPath(path), Path.GetFullPath(BuiltinImages.BusyboxDisk), StringComparison.Ordinal);
 }

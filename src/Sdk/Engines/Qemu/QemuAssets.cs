@@ -13,6 +13,12 @@ namespace Microsandbox.Engines.Qemu;
 /// <param name="Directory">Where the assets live.</param>
 public sealed record QemuAssets(string QemuBinary, string Kernel, string Initrd, string DefaultRootfs, string Directory)
 {
+    /// <summary>
+    /// <see cref="Initrd"/> with the built-in busybox tree appended as <c>/rootfs</c> (null when the build did not
+    /// produce it). The engine boots the built-in image from it: no root disk, no filesystem module, no mount.
+    /// </summary>
+    public string? BusyboxInitrd { get; init; }
+
     /// <summary>Where the build installs the assets unless told otherwise.</summary>
     public static string DefaultDirectory =>
         Environment.GetEnvironmentVariable("MSB_QEMU_ASSETS") is { Length: > 0 } dir
@@ -31,6 +37,7 @@ public sealed record QemuAssets(string QemuBinary, string Kernel, string Initrd,
             problems.Add("QEMU (qemu-system-x86_64) is not installed: run ./build.sh Install (Debian package qemu-system-x86)");
 
         string kernel = Path.Combine(dir, "vmlinux"), initrd = Path.Combine(dir, "initrd.cpio"), rootfs = Path.Combine(dir, "rootfs.ext4");
+        string busyboxInitrd = Path.Combine(dir, "initrd-busybox.cpio");
         var manifest = Path.Combine(dir, "manifest.json");
         if (File.Exists(manifest))
         {
@@ -40,13 +47,14 @@ public sealed record QemuAssets(string QemuBinary, string Kernel, string Initrd,
                 kernel = Resolve(dir, files, "kernel", kernel);
                 initrd = Resolve(dir, files, "initrd", initrd);
                 rootfs = Resolve(dir, files, "rootfs_ext4", rootfs);
+                busyboxInitrd = Resolve(dir, files, "initrd_busybox", busyboxInitrd);
             }
         }
         if (!File.Exists(kernel)) problems.Add($"guest kernel missing at {kernel}: run ./build.sh Native");
         if (!File.Exists(initrd)) problems.Add($"guest initramfs missing at {initrd}: run ./build.sh Native");
         if (!File.Exists(rootfs)) problems.Add($"default root filesystem missing at {rootfs}: run ./build.sh Native");
         if (problems.Count > 0) throw new EngineUnavailableException("qemu", string.Join("; ", problems));
-        return new QemuAssets(qemu!, kernel, initrd, rootfs, dir);
+        return new QemuAssets(qemu!, kernel, initrd, rootfs, dir) { BusyboxInitrd = File.Exists(busyboxInitrd) ? busyboxInitrd : null };
     }
 
     private static string Resolve(string dir, JsonElement root, string key, string fallback)

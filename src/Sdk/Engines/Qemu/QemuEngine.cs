@@ -47,6 +47,17 @@ public sealed class QemuEngine : ISandboxEngine
             .Select(p => new QemuPortForward(p.Protocol == PortProtocol.Udp ? "udp" : "tcp", p.HostBind, p.HostPort, p.GuestPort))
             .ToList();
         var bootstrap = launch.Bootstrap.DeepClone().AsObject();
+        var rootfs = launch.Rootfs;
+        var initrd = Assets.Initrd;
+        // The built-in image is booted copy-on-write and thrown away, exactly what an initramfs copy is: boot it from
+        // the initramfs that carries it (the agent binds /rootfs as root when no block root is named), which skips
+        // the root disk, the ext4 modules and the mount — the largest guest-side cost of a boot.
+        if (rootfs.Disk is { } disk && BuiltinImages.IsBusyboxDisk(disk) && Assets.BusyboxInitrd is { } busyboxInitrd)
+        {
+            rootfs = rootfs with { Disk = null, DiskFormat = null, DiskReadonly = false };
+            bootstrap.Remove("block_root");
+            initrd = busyboxInitrd;
+        }
         if (network || ports.Count > 0)
         {
             // QEMU user-mode networking: fixed guest address, gateway and DNS.
@@ -62,11 +73,12 @@ public sealed class QemuEngine : ISandboxEngine
         return launch with
         {
             Bootstrap = bootstrap,
+            Rootfs = rootfs,
             Qemu = new QemuLaunch
             {
                 Binary = Assets.QemuBinary,
                 Kernel = Assets.Kernel,
-                Initrd = Assets.Initrd,
+                Initrd = initrd,
                 Accel = Kvm.Usable ? "kvm" : "tcg",
                 TscKhz = Host.HostCpu.TscKhz(),
                 Ports = ports,
