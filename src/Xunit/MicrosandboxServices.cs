@@ -47,7 +47,7 @@ public static class MicrosandboxServices
         var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
         try
         {
-            if (provider.GetService<IAsyncStartupValidator>() is { } validator) validator.ValidateAsync(CancellationToken.None).GetAwaiter().GetResult();
+            provider.GetService<IStartupValidator>()?.Validate();
             provider.GetRequiredService<SandboxFactory>();
         }
         catch (OptionsValidationException e)

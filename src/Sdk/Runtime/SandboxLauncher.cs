@@ -112,7 +112,9 @@ internal static class SandboxLauncher
                     : $"the sandbox process exited (code {exited.Result}) before its guest was ready: {Diagnostics(home, name)}");
             try
             {
-                await Task.Delay(25, cts.Token).ConfigureAwait(false);
+                // The relay socket appears the moment the guest is ready; a short poll is a stat() per tick, and
+                // every millisecond slept here after that moment is boot time the caller pays.
+                await Task.Delay(5, cts.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
