@@ -131,6 +131,41 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int posix_spawn(int* pid, byte* path, void* fileActions, void* attr, byte** argv, byte** envp);
 
+    public const int AF_UNIX = 1;
+    public const int SOCK_STREAM = 1;
+    public const int SOCK_CLOEXEC = 0x80000;
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int socket(int domain, int type, int protocol);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int bind(int fd, byte* address, uint length);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int listen(int fd, int backlog);
+
+    /// <summary>
+    /// A listening unix stream socket as a raw fd (close-on-exec), without touching <see cref="System.Net.Sockets.Socket"/>,
+    /// whose first use costs a process tens of milliseconds of start-up on the boot path.
+    /// </summary>
+    public static int ListenUnix(string path, int backlog)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(path);
+        if (bytes.Length >= 108) throw new IOException($"unix socket path too long ({bytes.Length} bytes, at most 107): {path}");
+        int fd = Check(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket");
+        var address = stackalloc byte[110];
+        new Span<byte>(address, 110).Clear();
+        address[0] = AF_UNIX; // sa_family_t, little-endian
+        bytes.CopyTo(new Span<byte>(address + 2, 108));
+        if (bind(fd, address, (uint)(2 + bytes.Length + 1)) < 0 || listen(fd, backlog) < 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            close(fd);
+            throw new IOException($"listen on {path} failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})");
+        }
+        return fd;
+    }
+
     /// <summary>Throws an <see cref="IOException"/> carrying errno when a call returned -1.</summary>
     public static int Check(int result, string what)
     {

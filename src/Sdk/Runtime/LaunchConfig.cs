@@ -144,6 +144,11 @@ public sealed record QemuLaunch
     [JsonPropertyName("ports")] public IReadOnlyList<QemuPortForward> Ports { get; init; } = [];
     /// <summary>Attach a user-mode NIC even without ports.</summary>
     [JsonPropertyName("network")] public bool Network { get; init; }
+    /// <summary>
+    /// The complete VMM argv (program first), computed by the engine from this document, so the sandbox process can
+    /// start QEMU before it has deserialised the rest. Empty: the process builds it itself.
+    /// </summary>
+    [JsonPropertyName("argv")] public IReadOnlyList<string> Argv { get; init; } = [];
     /// <summary>How long the guest agent may take to say ready.</summary>
     [JsonPropertyName("ready_timeout_secs")] public ulong ReadyTimeoutSecs { get; init; } = 60;
 }

@@ -31,15 +31,16 @@ internal sealed class QemuSandboxHost
     private StateStore? _store;
     private long _runId = -1;
     private bool _ready;
+    private readonly PrestartedVmm? _prestarted;
 
-    public QemuSandboxHost(SandboxProcessArgs args, LaunchConfig launch, RuntimeLog log)
+    public QemuSandboxHost(SandboxProcessArgs args, LaunchConfig launch, RuntimeLog log, PrestartedVmm? prestarted = null)
     {
         _args = args;
         _launch = launch;
         _log = log;
-        // Next to the relay socket: short enough for sun_path whatever the sandbox name is.
-        _vmSocketPath = Path.Combine(Path.GetDirectoryName(launch.AgentSock)!, "vm.sock");
-        _consoleLog = Path.Combine(launch.LogDir, "console.log");
+        _prestarted = prestarted;
+        _vmSocketPath = QemuCommandLine.VmmSocketPath(launch.AgentSock);
+        _consoleLog = QemuCommandLine.ConsoleLogPath(launch.LogDir);
     }
 
     /// <summary>Hosts the VM until it ends; returns the process exit code.</summary>
@@ -72,14 +73,23 @@ internal sealed class QemuSandboxHost
 
     private void Prepare()
     {
-        Directory.CreateDirectory(_launch.RuntimeDir);
-        Directory.CreateDirectory(Path.GetDirectoryName(_launch.AgentSock)!);
-        foreach (var stale in new[] { _launch.AgentSock, _vmSocketPath })
+        int fd = _prestarted?.ListenerFd ?? ListenForVmm(_launch.RuntimeDir, _launch.AgentSock);
+        _listener = new Socket(new SafeSocketHandle(fd, ownsHandle: true));
+    }
+
+    /// <summary>
+    /// Creates the sandbox's runtime and socket directories and listens where QEMU's agent chardev connects; returns
+    /// the listening fd.
+    /// </summary>
+    internal static int ListenForVmm(string runtimeDir, string agentSock)
+    {
+        Directory.CreateDirectory(runtimeDir);
+        Directory.CreateDirectory(Path.GetDirectoryName(agentSock)!);
+        var vmSocket = QemuCommandLine.VmmSocketPath(agentSock);
+        foreach (var stale in new[] { agentSock, vmSocket })
             if (File.Exists(stale)) File.Delete(stale);
 
-        _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        _listener.Bind(new UnixDomainSocketEndPoint(_vmSocketPath));
-        _listener.Listen(1);
+        return Libc.ListenUnix(vmSocket, 1);
     }
 
     private void RecordRun()
@@ -90,16 +100,34 @@ internal sealed class QemuSandboxHost
 
     private void StartVmm()
     {
-        var argv = QemuCommandLine.Build(_launch, _args.Vcpus, _args.MemoryMib, _vmSocketPath, _consoleLog);
+        if (_prestarted is not null)
+        {
+            _qemu = _prestarted.Process;
+            var sinceStart = _prestarted.StartedAt - System.Diagnostics.Process.GetCurrentProcess().StartTime;
+            _log.Info($"entering VM (started {sinceStart.TotalMilliseconds:0} ms after this process, before the config was read in full): {string.Join(' ', _prestarted.Argv)}");
+            _log.Info($"qemu pid {_qemu.Pid} ({_launch.Qemu!.Accel})");
+            return;
+        }
+        var q = _launch.Qemu ?? throw new MicrosandboxException("launch config has no qemu section: this sandbox process only drives QEMU");
+        var argv = q.Argv is { Count: > 0 } given ? given : QemuCommandLine.Build(_launch, _args.Vcpus, _args.MemoryMib, _vmSocketPath, _consoleLog);
+        _log.Info($"entering VM: {string.Join(' ', argv)}");
+        if (!File.Exists(argv[0]))
+            throw new MicrosandboxException($"QEMU not found at {argv[0]}: install the Debian package qemu-system-x86 (./build.sh Install)");
+        _qemu = SpawnVmm(argv);
+        _log.Info($"qemu pid {_qemu.Pid} ({q.Accel})");
+    }
+
+    /// <summary>
+    /// Starts QEMU with this process's stderr. Call it from the main thread: setpriv's parent-death signal is bound to
+    /// the spawning thread, and the main thread lives exactly as long as this process.
+    /// </summary>
+    internal static ChildProcess SpawnVmm(IReadOnlyList<string> argv)
+    {
         // setpriv makes QEMU die with this process even on SIGKILL (PR_SET_PDEATHSIG survives exec).
         var program = File.Exists("/usr/bin/setpriv")
             ? new List<string> { "/usr/bin/setpriv", "--pdeathsig", "KILL", "--" }.Concat(argv).ToList()
             : argv.ToList();
-        _log.Info($"entering VM: {string.Join(' ', argv)}");
-        if (!File.Exists(argv[0]))
-            throw new MicrosandboxException($"QEMU not found at {argv[0]}: install the Debian package qemu-system-x86 (./build.sh Install)");
-        _qemu = ChildProcess.Start(program, [], stdout: 2, stderr: 2, newSession: false);
-        _log.Info($"qemu pid {_qemu.Pid} ({_launch.Qemu!.Accel})");
+        return ChildProcess.Start(program, [], stdout: 2, stderr: 2, newSession: false);
     }
 
     private async Task<(TerminationReason, int)> RunAsync()

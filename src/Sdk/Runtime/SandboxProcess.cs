@@ -30,10 +30,10 @@ public static class SandboxProcess
     /// <summary>Runs the sandbox process; returns the process exit code (2 for a bad launch).</summary>
     public static int Run(SandboxProcessArgs args)
     {
-        LaunchConfig launch;
+        byte[] config;
         try
         {
-            launch = Load(args);
+            config = ReadConfig(args);
         }
         catch (Exception e) when (e is MicrosandboxException or IOException)
         {
@@ -41,6 +41,37 @@ public static class SandboxProcess
             return 2;
         }
 
+        // Boot time is the product's headline cost: when the engine handed us the VMM argv, QEMU starts now and the
+        // rest of this process's start-up (full config, database, relay) overlaps the guest's boot.
+        var early = PrestartedVmm.Peek(config);
+        PrestartedVmm? prestarted = null;
+        if (early is not null)
+        {
+            if (!Announce(args, Path.Combine(early.LogDir, "runtime.log"))) return 2;
+            prestarted = PrestartedVmm.TryStart(early);
+        }
+
+        LaunchConfig launch;
+        try
+        {
+            launch = LaunchConfig.FromJson(config);
+        }
+        catch (Exception e) when (e is MicrosandboxException or IOException)
+        {
+            prestarted?.Dispose();
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
+        if (early is null && !Announce(args, Path.Combine(launch.LogDir, "runtime.log"))) return 2;
+
+        var log = new RuntimeLog(args.Name);
+        var host = new QemuSandboxHost(args, launch, log, prestarted);
+        return host.Run();
+    }
+
+    // Reports {"pid":N} to the launcher, then moves stdout/stderr (and so QEMU's) to runtime.log.
+    private static bool Announce(SandboxProcessArgs args, string runtimeLog)
+    {
         var startup = Encoding.UTF8.GetBytes($"{{\"pid\":{Environment.ProcessId}}}\n");
         try
         {
@@ -53,38 +84,26 @@ public static class SandboxProcess
             {
                 FileDescriptor.WriteAll(1, startup);
             }
-            RedirectOutput(Path.Combine(launch.LogDir, "runtime.log"));
+            RedirectOutput(runtimeLog);
+            return true;
         }
         catch (IOException e)
         {
             Console.Error.WriteLine($"sandbox process startup failed: {e.Message}");
-            return 2;
+            return false;
         }
-
-        var log = new RuntimeLog(args.Name);
-        // The VMM is started from this (main) thread: its parent-death signal is bound to the spawning thread,
-        // and the main thread lives exactly as long as this process.
-        var host = new QemuSandboxHost(args, launch, log);
-        return host.Run();
     }
 
-    private static LaunchConfig Load(SandboxProcessArgs args)
+    private static byte[] ReadConfig(SandboxProcessArgs args)
     {
-        byte[] bytes;
         if (args.ConfigFd is int fd)
         {
-            bytes = FileDescriptor.ReadToEnd(fd);
+            var bytes = FileDescriptor.ReadToEnd(fd);
             Libc.close(fd);
+            return bytes;
         }
-        else if (args.ConfigFile is { } file)
-        {
-            bytes = File.ReadAllBytes(file);
-        }
-        else
-        {
-            throw new MicrosandboxException("missing --config-fd or --config-file for `sandbox`");
-        }
-        return LaunchConfig.FromJson(bytes);
+        if (args.ConfigFile is { } file) return File.ReadAllBytes(file);
+        throw new MicrosandboxException("missing --config-fd or --config-file for `sandbox`");
     }
 
     private static void RedirectOutput(string runtimeLog)

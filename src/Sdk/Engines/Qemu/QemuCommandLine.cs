@@ -28,7 +28,8 @@ internal static class QemuCommandLine
         var q = launch.Qemu ?? throw new MicrosandboxException("launch config has no qemu section: this sandbox process only drives QEMU");
         var args = new List<string> { q.Binary };
         bool kvm = q.Accel == "kvm";
-        args.AddRange(["-M", "microvm"]);
+        // No option ROMs: the PVH kernel is entered directly, and the firmware's ROM scan is pure boot time.
+        args.AddRange(["-M", "microvm,x-option-roms=off"]);
         args.AddRange(["-accel", kvm ? "kvm" : "tcg"]);
         if (kvm) args.AddRange(["-cpu", "host"]);
         args.AddRange(["-m", memoryMib.ToString(CultureInfo.InvariantCulture)]);
@@ -98,6 +99,13 @@ internal static class QemuCommandLine
         if (q.TscKhz > 0) cmdline += $" tsc_early_khz={q.TscKhz.ToString(CultureInfo.InvariantCulture)}";
         return cmdline;
     }
+
+    /// <summary>Where the sandbox process listens for QEMU's agent chardev: next to the relay socket, so the path is
+    /// short enough for <c>sun_path</c> whatever the sandbox name is.</summary>
+    public static string VmmSocketPath(string agentSock) => Path.Combine(Path.GetDirectoryName(agentSock)!, "vm.sock");
+
+    /// <summary>Where the guest serial console is written.</summary>
+    public static string ConsoleLogPath(string logDir) => Path.Combine(logDir, "console.log");
 
     /// <summary>QEMU option values separate on commas; a literal comma is written twice.</summary>
     public static string Escape(string value) => value.Replace(",", ",,", StringComparison.Ordinal);

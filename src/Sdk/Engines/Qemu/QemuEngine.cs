@@ -70,7 +70,7 @@ public sealed class QemuEngine : ISandboxEngine
             };
             bootstrap = InsertAfter(bootstrap, "host_alias", "hostname", "network", net);
         }
-        return launch with
+        var completed = launch with
         {
             Bootstrap = bootstrap,
             Rootfs = rootfs,
@@ -85,6 +85,9 @@ public sealed class QemuEngine : ISandboxEngine
                 Network = network,
             },
         };
+        var argv = QemuCommandLine.Build(completed, spec.Resources.Cpus, (int)spec.Resources.MemoryMib,
+            QemuCommandLine.VmmSocketPath(completed.AgentSock), QemuCommandLine.ConsoleLogPath(completed.LogDir));
+        return completed with { Qemu = completed.Qemu with { Argv = argv } };
     }
 
     // serde writes fields in declaration order; keep `network` where GuestBootstrap declares it.
