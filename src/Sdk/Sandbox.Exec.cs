@@ -45,11 +45,15 @@ public sealed partial class Sandbox
     /// </summary>
     public async IAsyncEnumerable<ExecEvent> ExecEventsAsync(ExecCommand command, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        await using var session = await StartAsync(command, cancellationToken).ConfigureAwait(false);
-        // Buffered and streamed runs are non-interactive: feed what there is, then end of file.
-        if (command.Stdin is { Length: > 0 } input)
-            await session.WriteStdinAsync(input, cancellationToken).ConfigureAwait(false);
-        await session.CloseStdinAsync(cancellationToken).ConfigureAwait(false);
+        // Buffered and streamed runs are non-interactive: feed what there is, then end of file (with no input, the
+        // end of file rides in the same write as the request).
+        bool noInput = command.Stdin is not { Length: > 0 };
+        await using var session = await StartAsync(command, closeStdin: noInput, cancellationToken).ConfigureAwait(false);
+        if (!noInput)
+        {
+            await session.WriteStdinAsync(command.Stdin!.Value, cancellationToken).ConfigureAwait(false);
+            await session.CloseStdinAsync(cancellationToken).ConfigureAwait(false);
+        }
         await foreach (var e in session.ReadEventsAsync(cancellationToken).ConfigureAwait(false))
         {
             if (e is ExecEvent.Failed failed)
@@ -59,7 +63,10 @@ public sealed partial class Sandbox
     }
 
     /// <summary>Starts <paramref name="command"/> and returns its live session (events, stdin, signals, resize).</summary>
-    public Task<ExecSession> StartAsync(ExecCommand command, CancellationToken cancellationToken = default)
+    public Task<ExecSession> StartAsync(ExecCommand command, CancellationToken cancellationToken = default) =>
+        StartAsync(command, closeStdin: false, cancellationToken);
+
+    private Task<ExecSession> StartAsync(ExecCommand command, bool closeStdin, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(command);
         command.Validate();
@@ -71,7 +78,7 @@ public sealed partial class Sandbox
             User = command.User,
             Tty = command.Tty,
         };
-        return _agent.ExecAsync(request, cancellationToken);
+        return _agent.ExecAsync(request, closeStdin, cancellationToken);
     }
 
     /// <summary>Checks the guest agent answers.</summary>

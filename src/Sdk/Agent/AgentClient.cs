@@ -16,6 +16,7 @@ namespace Microsandbox.Agent;
 public sealed partial class AgentClient : IAsyncDisposable
 {
     private readonly Stream _stream;
+    private readonly FrameReader _input;
     private readonly AgentClientOptions _options;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
@@ -28,9 +29,10 @@ public sealed partial class AgentClient : IAsyncDisposable
     private Exception? _failure;
     private int _disposed;
 
-    private AgentClient(Stream stream, AgentClientOptions options, uint idStart, uint idEndExclusive, AgentMessage ready, RawFrame readyFrame)
+    private AgentClient(Stream stream, FrameReader input, AgentClientOptions options, uint idStart, uint idEndExclusive, AgentMessage ready, RawFrame readyFrame)
     {
         _stream = stream;
+        _input = input;
         _options = options;
         _logger = options.Logger ?? NullLogger.Instance;
         IdStart = idStart;
@@ -90,15 +92,15 @@ public sealed partial class AgentClient : IAsyncDisposable
         timeout.CancelAfter(options.HandshakeTimeout);
         try
         {
-            var range = new byte[8];
-            var got = await stream.ReadAtLeastAsync(range, 8, throwOnEndOfStream: false, timeout.Token);
-            if (got < 8)
+            var input = new FrameReader(stream);
+            var range = await input.ReadBytesAsync(8, timeout.Token);
+            if (range.Length < 8)
             {
-                throw new AgentProtocolException($"handshake: relay closed after {got} of 8 id-range bytes");
+                throw new AgentProtocolException($"handshake: relay closed after {range.Length} of 8 id-range bytes");
             }
 
             var (idStart, idEnd) = ParseIdRange(range);
-            var frame = await FrameCodec.ReadAsync(stream, timeout.Token)
+            var frame = await input.ReadAsync(timeout.Token)
                         ?? throw new AgentProtocolException("handshake: relay closed before sending the core.ready frame");
             var ready = AgentMessage.FromRawFrame(frame);
             if (ready.Type != MessageType.Ready)
@@ -106,7 +108,7 @@ public sealed partial class AgentClient : IAsyncDisposable
                 throw new AgentProtocolException($"handshake: expected core.ready frame, got {ready.Type}");
             }
 
-            return new AgentClient(stream, options, idStart, idEnd, ready, frame);
+            return new AgentClient(stream, input, options, idStart, idEnd, ready, frame);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -175,11 +177,18 @@ public sealed partial class AgentClient : IAsyncDisposable
     /// Starts a command. Read its events from <see cref="ExecSession.Events"/>; its stdin stays open until
     /// <see cref="ExecSession.CloseStdinAsync"/>. Dispose the session when done with it.
     /// </summary>
-    public async Task<ExecSession> ExecAsync(ExecRequest request, CancellationToken cancellationToken = default)
+    public Task<ExecSession> ExecAsync(ExecRequest request, CancellationToken cancellationToken = default) =>
+        ExecAsync(request, closeStdin: false, cancellationToken);
+
+    /// <summary>
+    /// Starts a command; with <paramref name="closeStdin"/> its stdin is at end of input from the start (the request
+    /// and the empty <c>core.exec.stdin</c> travel in one write, one trip through relay and guest instead of two).
+    /// </summary>
+    public async Task<ExecSession> ExecAsync(ExecRequest request, bool closeStdin, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var session = await OpenSessionAsync(request, _options.ExecBufferFrames, cancellationToken);
-        return new ExecSession(this, session, request.Cmd);
+        var session = await OpenSessionAsync(request, _options.ExecBufferFrames, cancellationToken, closeStdin ? new ExecStdin(ReadOnlyMemory<byte>.Empty) : null);
+        return new ExecSession(this, session, request.Cmd, stdinClosed: closeStdin);
     }
 
     /// <summary>
@@ -190,8 +199,8 @@ public sealed partial class AgentClient : IAsyncDisposable
     public async Task<ExecResult> ExecBufferedAsync(
         ExecRequest request, ReadOnlyMemory<byte> stdin = default, CancellationToken cancellationToken = default)
     {
-        await using var session = await ExecAsync(request, cancellationToken);
-        var feeding = FeedStdinAsync(session, stdin, cancellationToken);
+        await using var session = await ExecAsync(request, closeStdin: stdin.IsEmpty, cancellationToken);
+        var feeding = stdin.IsEmpty ? Task.CompletedTask : FeedStdinAsync(session, stdin, cancellationToken);
         using var stdout = new MemoryStream();
         using var stderr = new MemoryStream();
         int? code = null;
@@ -250,14 +259,17 @@ public sealed partial class AgentClient : IAsyncDisposable
     }
 
     /// <summary>Reserves an id, routes its frames to a bounded queue, and sends the opening message.</summary>
-    internal async Task<AgentSession> OpenSessionAsync<T>(T payload, int capacity, CancellationToken cancellationToken)
+    internal async Task<AgentSession> OpenSessionAsync<T>(T payload, int capacity, CancellationToken cancellationToken, ExecStdin? stdinFrame = null)
         where T : IAgentPayload<T>
     {
         EnsureSupported(T.WireType);
         var session = ReserveSession(capacity);
         try
         {
-            await SendAsync(session.Id, payload, cancellationToken);
+            var wire = AgentMessage.Create(session.Id, payload).ToWireBytes();
+            if (stdinFrame is not null)
+                wire = [.. wire, .. AgentMessage.Create(session.Id, stdinFrame).ToWireBytes()];
+            await WriteWireAsync(wire, T.WireType, cancellationToken);
             return session;
         }
         catch
@@ -271,7 +283,12 @@ public sealed partial class AgentClient : IAsyncDisposable
     internal async Task SendAsync<T>(uint id, T payload, CancellationToken cancellationToken) where T : IAgentPayload<T>
     {
         EnsureSupported(T.WireType);
-        var wire = AgentMessage.Create(id, payload).ToWireBytes();
+        await WriteWireAsync(AgentMessage.Create(id, payload).ToWireBytes(), T.WireType, cancellationToken);
+    }
+
+    // One or more whole frames in a single write: the relay and the guest see them together.
+    private async Task WriteWireAsync(byte[] wire, string firstType, CancellationToken cancellationToken)
+    {
         ThrowIfClosed();
         await _writeLock.WaitAsync(cancellationToken);
         try
@@ -282,7 +299,7 @@ public sealed partial class AgentClient : IAsyncDisposable
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
         {
-            throw new AgentConnectionException($"agent connection closed while sending {T.WireType}: {e.Message}", e);
+            throw new AgentConnectionException($"agent connection closed while sending {firstType}: {e.Message}", e);
         }
         finally
         {
@@ -368,7 +385,7 @@ public sealed partial class AgentClient : IAsyncDisposable
         {
             while (true)
             {
-                var frame = await FrameCodec.ReadAsync(_stream, _shutdown.Token);
+                var frame = await _input.ReadAsync(_shutdown.Token);
                 if (frame is null)
                 {
                     reason = new AgentConnectionException("agent relay closed the connection");

@@ -19,6 +19,7 @@ public sealed partial class AgentRelay : IAsyncDisposable
 {
     private const int SigKill = 9;
     private readonly Stream _guest;
+    private readonly FrameReader _guestInput;
     private readonly string _socketPath;
     private readonly AgentRelayOptions _options;
     private readonly ILogger _logger;
@@ -42,13 +43,17 @@ public sealed partial class AgentRelay : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(guest);
         ArgumentException.ThrowIfNullOrEmpty(socketPath);
         _guest = guest;
+        _guestInput = new FrameReader(guest);
         _socketPath = socketPath;
         _options = options ?? new AgentRelayOptions();
         _logger = _options.Logger ?? NullLogger.Instance;
+        // Synchronous continuations: a client's frame is written to the guest on the thread that read it whenever the
+        // writer loop is idle, instead of waking another thread for each frame.
         _toGuest = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(_options.GuestQueueFrames)
         {
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
+            AllowSynchronousContinuations = true,
         });
         var now = _options.TimeProvider.GetUtcNow().UtcTicks;
         _lastActivityTicks = _lastClientFrameTicks = _lastGuestFrameTicks = now;
@@ -116,7 +121,7 @@ public sealed partial class AgentRelay : IAsyncDisposable
 
             while (true)
             {
-                var wire = await FrameCodec.ReadWireAsync(_guest, timeout.Token)
+                var wire = await _guestInput.ReadWireAsync(timeout.Token)
                            ?? throw new AgentConnectionException("the guest agent closed its channel before sending core.ready");
                 Touch(ref _lastGuestFrameTicks);
                 var message = AgentMessage.FromRawFrame(new RawFrame(
@@ -223,7 +228,7 @@ public sealed partial class AgentRelay : IAsyncDisposable
     {
         try
         {
-            while (await FrameCodec.ReadWireAsync(_guest, _stop.Token) is { } wire)
+            while (await _guestInput.ReadWireAsync(_stop.Token) is { } wire)
             {
                 Touch(ref _lastGuestFrameTicks);
                 var (id, flags) = FrameCodec.PeekHeader(wire);
@@ -355,7 +360,8 @@ public sealed partial class AgentRelay : IAsyncDisposable
             await client.Stream.WriteAsync(greeting, stop.Token);
 
             writer = Task.Run(() => ClientWriterLoopAsync(client, stop));
-            while (await FrameCodec.ReadWireAsync(client.Stream, stop.Token) is { } wire)
+            var input = new FrameReader(client.Stream);
+            while (await input.ReadWireAsync(stop.Token) is { } wire)
             {
                 var (id, flags) = FrameCodec.PeekHeader(wire);
                 if (!client.Allows(id, flags))

@@ -16,11 +16,12 @@ public sealed class ExecSession : IAsyncDisposable
     private int _reading;
     private int _disposed;
 
-    internal ExecSession(AgentClient client, AgentSession session, string command)
+    internal ExecSession(AgentClient client, AgentSession session, string command, bool stdinClosed = false)
     {
         _client = client;
         _session = session;
         _command = command;
+        _stdinClosed = stdinClosed ? 1 : 0;
     }
 
     /// <summary>The correlation id of this session.</summary>

@@ -134,7 +134,7 @@ public static class FrameCodec
     internal static (uint Id, byte Flags) PeekHeader(ReadOnlySpan<byte> wire) =>
         (BinaryPrimitives.ReadUInt32BigEndian(wire[4..]), wire[8]);
 
-    private static void ValidateLength(uint frameLength)
+    internal static void ValidateLength(uint frameLength)
     {
         if (frameLength > AgentProtocol.MaxFrameSize)
         {

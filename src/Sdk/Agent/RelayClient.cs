@@ -14,10 +14,13 @@ internal sealed class RelayClient
         var offset = slot * AgentProtocol.RelayIdRangeStep;
         IdStart = offset + 1;
         IdEndExclusive = offset + AgentProtocol.RelayIdRangeStep;
+        // Synchronous continuations: while the client keeps up, the guest reader's thread writes its frames straight
+        // to the socket; the queue only fills (and decouples) when the client is slow.
         Outbox = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(queueFrames)
         {
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
+            AllowSynchronousContinuations = true,
         });
     }
 
