@@ -672,21 +672,37 @@ static void serve(buf_t *in)
     }
 }
 
-/* "msb.debug" on the kernel command line turns on boot timing messages. */
-static int debug_enabled(void)
+/* Kernel command line switches: "msb.debug" turns on boot timing messages;
+ * "msb.preload=GROUP[,GROUP...]" loads those module groups before the agent
+ * waits for core.bootstrap. A VM that is snapshotted while it waits (a template
+ * for restored clones) then carries them already loaded, e.g. erofs,overlay for
+ * the oci-erofs root, and each clone skips that work. */
+static void read_cmdline_switches(int *debug, char *preload, size_t preload_len)
 {
     char cmd[4096] = {0};
+    *debug = 0;
+    preload[0] = 0;
     int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return 0;
+        return;
     ssize_t n = read(fd, cmd, sizeof(cmd) - 1);
     close(fd);
     if (n <= 0)
-        return 0;
-    for (char *tok = strtok(cmd, " \n"); tok; tok = strtok(NULL, " \n"))
+        return;
+    for (char *tok = strtok(cmd, " \n"); tok; tok = strtok(NULL, " \n")) {
         if (!strcmp(tok, "msb.debug"))
-            return 1;
-    return 0;
+            *debug = 1;
+        else if (!strncmp(tok, "msb.preload=", 12))
+            snprintf(preload, preload_len, "%s", tok + 12);
+    }
+}
+
+static void preload_module_groups(char *groups)
+{
+    char *save = NULL;
+    for (char *g = strtok_r(groups, ",", &save); g; g = strtok_r(NULL, ",", &save))
+        if (*g)
+            modules_load_group(g);
 }
 
 int main(void)
@@ -696,11 +712,15 @@ int main(void)
     umask(022);
     mount_dev_proc_sys();
     ensure_console_fds();
-    int debug = g_module_debug = debug_enabled();
+    int debug;
+    char preload[256];
+    read_cmdline_switches(&debug, preload, sizeof(preload));
+    g_module_debug = debug;
     setup_signals();
     modules_init();
     modules_load_group("boot");
     modules_load_for_devices();
+    preload_module_groups(preload);
     if (debug)
         logmsg("modules loaded at %.3fs", boottime_ns() / 1e9);
 
