@@ -20,6 +20,9 @@
  *   --timeout SECONDS          per wait (default 120)
  *   --print-bootstrap          print the bootstrap frame as hex and exit
  *   --attach                   skip the bootstrap (the guest is already serving)
+ *   --listen PATH              listen on PATH and serve QEMU's connection instead of
+ *                              connecting (the production chardev form, server=off);
+ *                              start agentctl first, then QEMU
  * Actions:
  *   ping
  *   run CODE STDOUT CMD [ARG...] ';'          STDOUT '*' skips the check, '#len=N' checks the length
@@ -32,6 +35,7 @@
  *   cd DIR                                    following execs run in DIR ('-': the default)
  *   rtt N                                     N echo round-trips; prints min/median/max ms
  *   mark                                      print ms since agentctl started (stdout)
+ *   clock                                     core.clock.sync with the host's wall clock
  *   sh 'SCRIPT'                               print output of /bin/sh -c SCRIPT
  *   write PATH CONTENT | read PATH CONTENT | big PATH MIB
  *   stat PATH | ls PATH NAME | mkdir PATH | rm PATH | mv SRC DST
@@ -721,6 +725,29 @@ static void fs_read(const char *path, buf_t *out)
 
 /* ---------------- main ---------------- */
 
+/* The sandbox process's side of a server=off chardev: bind, listen, take QEMU's
+ * one connection. */
+static int listen_socket(const char *path)
+{
+    int srv = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un a;
+    memset(&a, 0, sizeof(a));
+    a.sun_family = AF_UNIX;
+    snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+    unlink(path);
+    if (srv < 0 || bind(srv, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(srv, 1) < 0)
+        die("cannot listen on %s: %s", path, strerror(errno));
+    struct pollfd p = {srv, POLLIN, 0};
+    if (poll(&p, 1, 30000) <= 0)
+        die("QEMU did not connect to %s within 30 s", path);
+    int fd = accept4(srv, NULL, NULL, SOCK_CLOEXEC);
+    if (fd < 0)
+        die("accept %s: %s", path, strerror(errno));
+    close(srv);
+    unlink(path);
+    return fd;
+}
+
 static int connect_socket(const char *path)
 {
     double deadline = now_s() + 30;
@@ -755,12 +782,13 @@ int main(int argc, char **argv)
     opts_t o;
     memset(&o, 0, sizeof(o));
     const char *sock = NULL;
-    int print_only = 0, attach = 0;
+    int print_only = 0, attach = 0, listen_mode = 0;
     int i = 1;
     for (; i < argc && !strncmp(argv[i], "--", 2); i++) {
         const char *a = argv[i];
 #define ARG() (i + 1 < argc ? argv[++i] : (die("%s needs a value", a), (char *)0))
         if (!strcmp(a, "--socket")) sock = ARG();
+        else if (!strcmp(a, "--listen")) { sock = ARG(); listen_mode = 1; }
         else if (!strcmp(a, "--timeout")) g_timeout_ms = atoi(ARG()) * 1000;
         else if (!strcmp(a, "--root-disk")) o.root_disk = ARG();
         else if (!strcmp(a, "--root-erofs")) o.root_erofs = ARG();
@@ -796,10 +824,10 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!sock)
-        die("--socket is required");
+        die("--socket or --listen is required");
     buf_init(&g_in);
     g_start = now_s();
-    g_fd = connect_socket(sock);
+    g_fd = listen_mode ? listen_socket(sock) : connect_socket(sock);
     if (attach)
         g_next_id = 1000; /* a later client: keep ids apart from the first one */
     else
@@ -862,6 +890,16 @@ int main(int argc, char **argv)
             buf_free(&r.err);
             free(expect);
             free(input);
+        } else if (!strcmp(act, "clock")) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            buf_t p;
+            buf_init(&p);
+            cb_map(&p, 1);
+            cb_text(&p, "unix_time_nanos");
+            cb_uint(&p, (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
+            send_frame(g_next_id++, T_CLOCK_SYNC, &p);
+            buf_free(&p);
         } else if (!strcmp(act, "mark")) {
             printf("since_start_ms=%.0f ", (now_s() - g_start) * 1000);
             fflush(stdout);
