@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/random.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -471,6 +473,61 @@ static int parse_bootstrap(const cb_item *b, bootstrap_t *bs)
     if (!cb_is_nil(cb_get(b, "handoff_init")))
         return fail("handoff_init is not supported by the QEMU guest agent (it stays PID 1)");
     return 0;
+}
+
+/* QEMU-engine extensions for a guest restored from a snapshot (a template saved
+ * while it waited for this bootstrap): every clone starts with the template's
+ * wall clock and the template's kernel RNG state, so the bootstrap may carry
+ * "unix_time_nanos" (set CLOCK_REALTIME first, so files written while booting
+ * get current times) and "entropy" (host random bytes, credited to the input
+ * pool, then the CRNG is reseeded so clones stop sharing one random stream). */
+static int apply_restore_fields(const cb_item *b)
+{
+    const cb_item *t = cb_get(b, "unix_time_nanos");
+    if (!cb_is_nil(t)) {
+        uint64_t ns;
+        if (cb_as_u64(t, &ns) < 0)
+            return fail("bootstrap unix_time_nanos must be an unsigned integer");
+        struct timespec ts = {(time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull)};
+        if (clock_settime(CLOCK_REALTIME, &ts) < 0)
+            return fail("failed to set the clock from unix_time_nanos: %s", strerror(errno));
+    }
+    const cb_item *e = cb_get(b, "entropy");
+    if (cb_is_nil(e))
+        return 0;
+    uint8_t bytes[512];
+    size_t n = 0;
+    if (e->type == CB_BYTES && e->len <= sizeof(bytes)) {
+        memcpy(bytes, e->ptr, e->len);
+        n = e->len;
+    } else if (e->type == CB_ARRAY && e->u <= sizeof(bytes)) {
+        for (; n < e->u; n++) {
+            if (e->items[n].type != CB_UINT || e->items[n].u > 255)
+                return fail("bootstrap entropy must hold byte values");
+            bytes[n] = (uint8_t)e->items[n].u;
+        }
+    } else {
+        return fail("bootstrap entropy must be at most %zu bytes", sizeof(bytes));
+    }
+    if (n == 0)
+        return 0;
+    struct {
+        struct rand_pool_info info;
+        uint8_t data[sizeof(bytes)];
+    } req;
+    req.info.entropy_count = (int)(n * 8);
+    req.info.buf_size = (int)n;
+    memcpy(req.data, bytes, n);
+    int fd = open("/dev/urandom", O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return fail("open /dev/urandom: %s", strerror(errno));
+    int rc = 0;
+    if (ioctl(fd, RNDADDENTROPY, &req.info) < 0 || ioctl(fd, RNDRESEEDCRNG) < 0)
+        rc = fail("failed to add the bootstrap entropy: %s", strerror(errno));
+    close(fd);
+    explicit_bzero(&req, sizeof(req));
+    explicit_bzero(bytes, sizeof(bytes));
+    return rc;
 }
 
 /* Installs default_env into the agent's own environment (inherited by execs),
@@ -1170,6 +1227,8 @@ int boot_run(int port_fd, buf_t *in, char *err, size_t errlen)
     bootstrap_t bs;
     int rc = -1;
     if (parse_bootstrap(b, &bs) < 0)
+        goto out;
+    if (apply_restore_fields(b) < 0)
         goto out;
     install_default_env(b);
 

@@ -10,13 +10,13 @@
 #   OUTDIR    native/build.sh output (vmlinux, initrd.cpio, rootfs.*, agentctl)
 #   RUNS      restores per measured variant (default 5; medians are printed)
 #   SECTIONS  comma list, default all: cold,stream,shared,parallel,isolation,
-#             hostgone,ext4,9p,net,disk
+#             hostgone,rng,ext4,9p,net,disk
 # Prints key=value lines; "FAIL" lines for checks that did not hold.
 # MSB_SNAP_KEEP=1 keeps the work directory (consoles, agentctl output).
 set -euo pipefail
 out="${1:?usage: snapshot-probe.sh OUTDIR [RUNS] [SECTIONS]}"
 runs="${2:-5}"
-sections=",${3:-cold,stream,shared,parallel,isolation,hostgone,ext4,9p,net,disk},"
+sections=",${3:-cold,stream,shared,parallel,isolation,hostgone,rng,ext4,9p,net,disk},"
 here="$(cd "$(dirname "$0")" && pwd)"
 snapqmp=(python3 "$here/snapqmp.py")
 agentctl="$out/agentctl"
@@ -118,13 +118,16 @@ make_template() {
     pids+=("$qpid")
     "${snapqmp[@]}" wait-port "$work/$name.qmp.sock" agent 60 >/dev/null
     t1="$(now_ms)"
+    # TEMPLATE_SETTLE: let the waiting guest run on before it is saved (rng section)
+    sleep "${TEMPLATE_SETTLE:-0}"
     saved="$("${snapqmp[@]}" save "$work/$name.qmp.sock" "$work/$name.snap" "$@")"
     wait "$qpid"
     t2="$(now_ms)"
     [[ -n "${hold_pid:-}" ]] && { kill "$hold_pid" 2>/dev/null || true; wait "$hold_pid" 2>/dev/null || true; }
     local ram=""
     [[ "$mem" == shared ]] && ram=" ram_file_kib_used=$(du -k "$shm/$name.ram" | cut -f1)"
-    echo "template name=$name mem=$mem root=$root boot_to_port_ms=$((t1 - t0)) save_ms=$((t2 - t1)) boot_to_saved_ms=$((t2 - t0)) $saved$ram"
+    local settle_ms=$((${TEMPLATE_SETTLE:-0} * 1000))
+    echo "template name=$name mem=$mem root=$root boot_to_port_ms=$((t1 - t0)) save_ms=$((t2 - t1 - settle_ms)) boot_to_saved_ms=$((t2 - t0 - settle_ms)) $saved$ram"
 }
 
 # run_clone NAME SNAP MEM ROOT RESTORE ACTION...: RESTORE is "cmdline" (-incoming fd:3,
@@ -135,7 +138,7 @@ run_clone() {
     local name="$1" snap="$2" mem="$3" root="$4" restore="$5"
     shift 5
     rm -f -- "$work/$name".{agent.sock,qmp.sock}
-    local boot_extra=("${BOOT_EXTRA[@]}")
+    local boot_extra=("${BOOT_EXTRA[@]}" "${RESTORED_ARGS[@]}")
     root_boot_args "$root"
     local t0 apid qpid restore_ms="-"
     t0="$(now_ms)"
@@ -185,6 +188,8 @@ run_clone() {
     return 0
 }
 BOOT_EXTRA=()
+# bootstrap extension for restored guests: wall clock + entropy (see CONTRACT.md)
+RESTORED_ARGS=(--restored)
 
 # ---------------------------------------------------------------- cold boot baseline
 if want cold; then
@@ -313,6 +318,34 @@ if want hostgone; then
     CHARDEV_SERVER=on make_template nohost anon erofs fd live
     run_clone hostback "$work/nohost.snap" anon erofs cmdline sh 'echo ok' shutdown
     echo "$CLONE_LINE"
+fi
+
+# ---------------------------------------------------------------- RNG and clock after restore
+if want rng; then
+    # saved 4 s after the agent opened its port: the kernel CRNG is initialised by then
+    # ("random: crng init done" ~2.6 s after boot here), so every clone starts from the
+    # same CRNG state; without the bootstrap's entropy field they read the same bytes
+    TEMPLATE_SETTLE=4 make_template rng anon erofs fd live
+    sleep 3 # let the template's wall clock fall behind
+    for mode in plain restored; do
+        if [[ "$mode" == plain ]]; then RESTORED_ARGS=(); else RESTORED_ARGS=(--restored); fi
+        cpids=()
+        for who in A B; do
+            ( run_clone "rng-$mode-$who" "$work/rng.snap" anon erofs cmdline \
+                  sh 'head -c 16 /dev/urandom | od -An -tx1 | tr -d " \n"; echo; date +%s' shutdown
+              echo "$CLONE_LINE" ) &
+            cpids+=($!)
+        done
+        wait "${cpids[@]}" 2>/dev/null || true
+        host_now="$(date +%s)"
+        read -r ra da <<<"$(clone_output "rng-$mode-A" | grep -v '^$' | tr '\n' ' ')"
+        read -r rb db <<<"$(clone_output "rng-$mode-B" | grep -v '^$' | tr '\n' ' ')"
+        same=$([[ "$ra" == "$rb" ]] && echo yes || echo no)
+        # plain: the bootstrap has no unix_time_nanos/entropy; restored: it has (agentctl --restored)
+        echo "rng bootstrap=$mode urandom_A=$ra urandom_B=$rb identical=$same guest_clock_behind_s=$((host_now - da))"
+        if [[ "$mode" == restored && "$same" == yes ]]; then fail "rng: restored clones read the same random bytes"; fi
+    done
+    RESTORED_ARGS=(--restored)
 fi
 
 # ---------------------------------------------------------------- ext4 root, snapshot=on

@@ -16,6 +16,8 @@
  *   --rlimit RES=SOFT:HARD  --restricted  --net-slirp  --patch-text PATH=CONTENT
  *   --bad-bootstrap            send a malformed bootstrap (failure-path test)
  *   --early-ack                send core.init.ack right behind the bootstrap
+ *   --restored                 add unix_time_nanos and 32 bytes of entropy (a guest
+ *                              restored from a snapshot)
  *   --no-wait                  do not wait for core.ready (use with expect-error)
  *   --timeout SECONDS          per wait (default 120)
  *   --print-bootstrap          print the bootstrap frame as hex and exit
@@ -49,6 +51,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -222,7 +225,7 @@ typedef struct {
     char *tmpfs[16]; int ntmpfs;
     char *rlimits[16]; int nrlimits;
     char *patches[16]; int npatches;
-    int restricted, net, bad, early_ack, no_wait;
+    int restricted, net, bad, early_ack, no_wait, restored;
 } opts_t;
 
 static void build_bootstrap(const opts_t *o, buf_t *out)
@@ -376,6 +379,18 @@ static void build_bootstrap(const opts_t *o, buf_t *out)
             cb_text(b, "replace"); cb_bool(b, 1);
             free(content);
         }
+    }
+    if (o->restored) {
+        /* a guest restored from a snapshot: current wall clock and fresh entropy */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        mb_key(&mb, "unix_time_nanos");
+        cb_uint(b, (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
+        uint8_t seed[32];
+        if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+            die("getrandom: %s", strerror(errno));
+        mb_key(&mb, "entropy");
+        cb_bytes(b, seed, sizeof(seed));
     }
     mb_finish(&mb, out);
 }
@@ -806,6 +821,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--net-slirp")) o.net = 1;
         else if (!strcmp(a, "--bad-bootstrap")) o.bad = 1;
         else if (!strcmp(a, "--early-ack")) o.early_ack = 1;
+        else if (!strcmp(a, "--restored")) o.restored = 1;
         else if (!strcmp(a, "--no-wait")) o.no_wait = 1;
         else if (!strcmp(a, "--print-bootstrap")) print_only = 1;
         else if (!strcmp(a, "--attach")) attach = 1;
