@@ -41,7 +41,7 @@ class Qmp:
                 s.close()
                 if time.monotonic() > deadline:
                     raise
-                time.sleep(0.01)
+                time.sleep(0.002)
         self.sock = s
         self.buf = b""
         self.events = []

@@ -10,13 +10,13 @@
 #   OUTDIR    native/build.sh output (vmlinux, initrd.cpio, rootfs.*, agentctl)
 #   RUNS      restores per measured variant (default 5; medians are printed)
 #   SECTIONS  comma list, default all: cold,stream,shared,parallel,isolation,
-#             hostgone,rng,ext4,9p,net,disk
+#             memory,hostgone,rng,ext4,9p,net,disk
 # Prints key=value lines; "FAIL" lines for checks that did not hold.
 # MSB_SNAP_KEEP=1 keeps the work directory (consoles, agentctl output).
 set -euo pipefail
 out="${1:?usage: snapshot-probe.sh OUTDIR [RUNS] [SECTIONS]}"
 runs="${2:-5}"
-sections=",${3:-cold,stream,shared,parallel,isolation,hostgone,rng,ext4,9p,net,disk},"
+sections=",${3:-cold,stream,shared,parallel,isolation,memory,hostgone,rng,ext4,9p,net,disk},"
 here="$(cd "$(dirname "$0")" && pwd)"
 snapqmp=(python3 "$here/snapqmp.py")
 agentctl="$out/agentctl"
@@ -131,7 +131,9 @@ make_template() {
 }
 
 # run_clone NAME SNAP MEM ROOT RESTORE ACTION...: RESTORE is "cmdline" (-incoming fd:3,
-# no QMP) or "qmp[:CAP,...]" (-incoming defer, QMP sets CAPs then migrate-incoming fd:3).
+# no QMP), "qmp[:CAP,...]" (-incoming defer; a python QMP client sets CAPs, then
+# migrate-incoming fd:3) or "script[:CAP,...]" (the same commands queued in a FIFO
+# that QEMU's monitor reads: no client process at all).
 # agentctl listens first (production form), sends the bootstrap (BOOT + ROOT's options),
 # marks ready and the first echo, then runs ACTION. Sets CLONE_LINE; output in NAME.out.
 run_clone() {
@@ -150,18 +152,48 @@ run_clone() {
         wait_socket "$work/$name.agent.sock"
     fi
     vm_argv "$name" "$mem" "$root"
+    local qin=""
     case "$restore" in
         cmdline) VM+=(-incoming fd:3) ;;
         qmp*) VM+=(-qmp "unix:$work/$name.qmp.sock,server=on,wait=off" -incoming defer) ;;
+        script*)
+            # QMP without a client: the commands wait in a FIFO before QEMU starts; QEMU's
+            # pipe chardev reads NAME.qmp.in and writes replies/events to NAME.qmp.out.
+            # The template must have been saved running ("live"): a stopped one arrives paused.
+            mkfifo "$work/$name.qmp.in" "$work/$name.qmp.out"
+            exec {qin}<>"$work/$name.qmp.in"
+            local capjson="" c
+            if [[ "$restore" == script:* ]]; then
+                IFS=, read -r -a caps <<<"${restore#script:}"
+                for c in "${caps[@]}"; do capjson+="${capjson:+,}{\"capability\":\"$c\",\"state\":true}"; done
+            fi
+            printf '%s\n' '{"execute":"qmp_capabilities"}' \
+                "{\"execute\":\"migrate-set-capabilities\",\"arguments\":{\"capabilities\":[$capjson]}}" \
+                '{"execute":"migrate-incoming","arguments":{"uri":"fd:3"}}' >&"$qin"
+            VM+=(-chardev "pipe,id=qmp,path=$work/$name.qmp" -mon chardev=qmp,mode=control -incoming defer) ;;
     esac
+    local rpid=""
+    if [[ "$restore" == qmp* ]]; then
+        # the QMP client is started first and waits for QEMU's socket, as an in-process
+        # client would: python's own start-up stays out of the restore time
+        local caps=()
+        [[ "$restore" == qmp:* ]] && IFS=, read -r -a caps <<<"${restore#qmp:}"
+        "${snapqmp[@]}" restore "$work/$name.qmp.sock" fd:3 "${caps[@]}" >"$work/$name.restore" &
+        rpid=$!
+        pids+=("$rpid")
+    fi
     "${VM[@]}" 3<"$snap" &
     qpid=$!
     pids+=("$qpid")
-    if [[ "$restore" == qmp* ]]; then
-        local caps=()
-        [[ "$restore" == qmp:* ]] && IFS=, read -r -a caps <<<"${restore#qmp:}"
-        restore_ms="$("${snapqmp[@]}" restore "$work/$name.qmp.sock" fd:3 "${caps[@]}")" ||
-            fail "$name: QMP restore failed"
+    if [[ -n "$rpid" ]]; then
+        wait "$rpid" || fail "$name: QMP restore failed"
+        restore_ms="$(cat "$work/$name.restore")"
+    fi
+    if [[ -n "${SAMPLE_MEM:-}" ]]; then
+        # while the clone runs its ACTION (a sleep), sample QEMU's memory
+        ( sleep "$SAMPLE_MEM"
+          awk -v n="$name" '/^(Rss|Pss|Private_Dirty|Shared_Clean):/ {printf "%s_kib=%s ", $1, $2} END {print ""}' \
+              "/proc/$qpid/smaps_rollup" | sed "s/:_kib/_kib/g; s/^/mem clone=$name /" ) &
     fi
     if [[ "$CHARDEV_SERVER" == on ]]; then
         sleep "${LATE_CONNECT:-0}"
@@ -172,13 +204,16 @@ run_clone() {
     fi
     local rc=0
     wait "$apid" || rc=$?
-    # agentctl ends with shutdown: QEMU powers off by itself
+    # QEMU opened the FIFO long ago; the queued commands no longer need our end
+    [[ -n "$qin" ]] && exec {qin}>&-
+    # agentctl ends with shutdown: QEMU powers off by itself, unless agentctl failed
+    ((rc == 0)) || kill "$qpid" 2>/dev/null || true
     local qrc=0
     wait "$qpid" || qrc=$?
     local t1 marks
     t1="$(now_ms)"
     marks="$(grep -o 'since_start_ms=[0-9]*' "$work/$name.out" | head -2 | cut -d= -f2 | tr '\n' ' ')"
-    read -r ready first <<<"$marks"
+    read -r ready first <<<"$marks" || true
     CLONE_READY="${ready:--}"
     CLONE_FIRST="${first:--}"
     CLONE_LINE="clone name=$name restore=$restore qmp_restore_ms=$restore_ms spawn_to_ready_ms=${ready:--} spawn_to_first_exec_ms=${first:--} total_ms=$((t1 - t0)) agentctl_rc=$rc qemu_rc=$qrc"
@@ -208,7 +243,7 @@ if want cold; then
         pids+=("$qpid")
         wait "$apid" || fail "cold: $(tail -n 2 "$work/cold.err")"
         wait "$qpid" || true
-        read -r a b <<<"$(grep -o 'since_start_ms=[0-9]*' "$work/cold.out" | cut -d= -f2 | tr '\n' ' ')"
+        read -r a b <<<"$(grep -o 'since_start_ms=[0-9]*' "$work/cold.out" | cut -d= -f2 | tr '\n' ' ')" || true
         echo "cold run=$i spawn_to_ready_ms=$a spawn_to_first_exec_ms=$b"
         r+=("$a")
         f+=("$b")
@@ -225,7 +260,7 @@ clone_series() {
         run_clone "$label-$i" "$snap" "$mem" "$root" "$restore" \
             sh 'date +%s' clock sh 'date +%s; cat /proc/uptime' shutdown
         host_after="$(date +%s%N)"
-        read -r g1 g2 <<<"$(clone_output "$label-$i" | grep -Eo '^[0-9]{10}$' | tr '\n' ' ')"
+        read -r g1 g2 <<<"$(clone_output "$label-$i" | grep -Eo '^[0-9]{10}$' | tr '\n' ' ')" || true
         local clock="guest_clock=?"
         if [[ -n "${g1:-}" && -n "${g2:-}" ]]; then
             # busybox date has no %N: whole seconds are enough to see a clock that stood still
@@ -245,20 +280,35 @@ if want stream; then
     for ((i = 1; i <= 3; i++)); do make_template stream anon erofs fd live; done
     make_template stream-unix anon erofs unix live
     clone_series stream "$work/stream.snap" anon erofs cmdline
+    # the same snapshot through -incoming defer + QMP migrate-incoming (what x-ignore-shared needs)
+    clone_series stream-script "$work/stream.snap" anon erofs script
+    clone_series stream-pyqmp "$work/stream.snap" anon erofs qmp
     # saved stopped: the clone arrives paused and needs QMP "cont"
     make_template stream-stopped anon erofs fd
+    # (a queued "cont" does not help here: a stopped source's run state wins over autostart,
+    # so the client has to wait for the load to finish, then "cont")
     clone_series stream-stopped "$work/stream-stopped.snap" anon erofs qmp
 fi
 
 # ---------------------------------------------------------------- shared RAM file + x-ignore-shared
-if want shared || want parallel || want isolation; then
+if want shared || want parallel || want isolation || want memory; then
     for ((i = 1; i <= 3; i++)); do
         rm -f -- "$shm/shared.ram"
         make_template shared shared erofs fd live x-ignore-shared
     done
 fi
 if want shared; then
-    clone_series shared "$work/shared.snap" "private:$shm/shared.ram" erofs qmp:x-ignore-shared
+    clone_series shared "$work/shared.snap" "private:$shm/shared.ram" erofs script:x-ignore-shared
+    clone_series shared-pyqmp "$work/shared.snap" "private:$shm/shared.ram" erofs qmp:x-ignore-shared
+fi
+
+# ---------------------------------------------------------------- memory per clone
+if want memory; then
+    [[ -f "$work/stream.snap" ]] || make_template stream anon erofs fd live
+    [[ -f "$work/shared.snap" ]] || make_template shared shared erofs fd live x-ignore-shared
+    SAMPLE_MEM=1.5 run_clone mem-stream "$work/stream.snap" anon erofs cmdline sh 'sleep 2.5' shutdown
+    SAMPLE_MEM=1.5 run_clone mem-shared "$work/shared.snap" "private:$shm/shared.ram" erofs script:x-ignore-shared sh 'sleep 2.5' shutdown
+    wait
 fi
 
 # ---------------------------------------------------------------- clones at once
@@ -267,7 +317,7 @@ if want parallel; then
         t0="$(now_ms)"
         cpids=()
         for ((k = 1; k <= n; k++)); do
-            ( run_clone "par$n-$k" "$work/shared.snap" "private:$shm/shared.ram" erofs qmp:x-ignore-shared \
+            ( run_clone "par$n-$k" "$work/shared.snap" "private:$shm/shared.ram" erofs script:x-ignore-shared \
                   sh 'echo $((1+1))' shutdown
               echo "$CLONE_LINE" ) &
             cpids+=($!)
@@ -282,7 +332,7 @@ if want isolation; then
     cpids=()
     sums_before="$(md5sum "$shm/shared.ram" "$work/shared.snap" "$out/rootfs.erofs" | cut -d' ' -f1 | tr '\n' ' ')"
     for who in A B; do
-        ( run_clone "iso$who" "$work/shared.snap" "private:$shm/shared.ram" erofs qmp:x-ignore-shared \
+        ( run_clone "iso$who" "$work/shared.snap" "private:$shm/shared.ram" erofs script:x-ignore-shared \
               sh "echo $who > /etc/who; echo $who > /tmp/who; echo $who > /root/who" \
               sh 'sleep 1; cat /etc/who /tmp/who /root/who' shutdown
           echo "$CLONE_LINE" ) &
@@ -294,7 +344,7 @@ if want isolation; then
         echo "isolation clone=$who sees: $seen"
         [[ "$seen" == "$who $who $who " ]] || fail "isolation: clone $who saw '$seen'"
     done
-    run_clone isoC "$work/shared.snap" "private:$shm/shared.ram" erofs qmp:x-ignore-shared \
+    run_clone isoC "$work/shared.snap" "private:$shm/shared.ram" erofs script:x-ignore-shared \
         sh 'cat /etc/who /tmp/who /root/who 2>&1; true' shutdown
     echo "$CLONE_LINE"
     echo "isolation later clone sees: $(grep -c 'No such file' "$work/isoC.out") of 3 files missing (want 3)"
@@ -338,8 +388,8 @@ if want rng; then
         done
         wait "${cpids[@]}" 2>/dev/null || true
         host_now="$(date +%s)"
-        read -r ra da <<<"$(clone_output "rng-$mode-A" | grep -v '^$' | tr '\n' ' ')"
-        read -r rb db <<<"$(clone_output "rng-$mode-B" | grep -v '^$' | tr '\n' ' ')"
+        read -r ra da <<<"$(clone_output "rng-$mode-A" | grep -v '^$' | tr '\n' ' ')" || true
+        read -r rb db <<<"$(clone_output "rng-$mode-B" | grep -v '^$' | tr '\n' ' ')" || true
         same=$([[ "$ra" == "$rb" ]] && echo yes || echo no)
         # plain: the bootstrap has no unix_time_nanos/entropy; restored: it has (agentctl --restored)
         echo "rng bootstrap=$mode urandom_A=$ra urandom_B=$rb identical=$same guest_clock_behind_s=$((host_now - da))"
