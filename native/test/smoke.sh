@@ -145,11 +145,14 @@ wait_vm main
 e2fsck -fn "$run/data.ext4" >/dev/null 2>&1 || { echo "smoke: data disk not clean after shutdown" >&2; exit 1; }
 
 # ---- VM 2: EROFS root + tmpfs upper, default user, restricted, rlimits, no 9p ------
+# (--restored: the bootstrap also carries unix_time_nanos and entropy, as for a clone)
 root_image=rootfs.erofs boot_vm user
+host_now="$(date +%s)"
 "${ctl[@]}" --socket "$run/user.sock" \
     --root-erofs /dev/disk/by-id/virtio-msb-root \
-    --user user --restricted --rlimit nofile=256:512 --early-ack \
+    --user user --restricted --rlimit nofile=256:512 --early-ack --restored \
     run 0 '1000\n' id -u \; \
+    run 0 'clock-ok\n' sh -c "[ \$(date +%s) -ge $host_now ] && echo clock-ok" \; \
     run 0 '/home/user\n' sh -c 'echo $HOME' \; \
     run 0 '256\n' sh -c 'ulimit -n' \; \
     run 1 '*' sh -c 'echo x > /root/denied' \; \

@@ -283,6 +283,11 @@ if want stream; then
     # the same snapshot through -incoming defer + QMP migrate-incoming (what x-ignore-shared needs)
     clone_series stream-script "$work/stream.snap" anon erofs script
     clone_series stream-pyqmp "$work/stream.snap" anon erofs qmp
+    # without msb.preload the clone loads the erofs/overlay modules itself during the bootstrap
+    preload=""
+    make_template stream-nopreload anon erofs fd live
+    clone_series stream-nopreload "$work/stream-nopreload.snap" anon erofs cmdline
+    preload="erofs,overlay"
     # saved stopped: the clone arrives paused and needs QMP "cont"
     make_template stream-stopped anon erofs fd
     # (a queued "cont" does not help here: a stopped source's run state wins over autostart,
