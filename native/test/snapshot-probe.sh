@@ -10,13 +10,13 @@
 #   OUTDIR    native/build.sh output (vmlinux, initrd.cpio, rootfs.*, agentctl)
 #   RUNS      restores per measured variant (default 5; medians are printed)
 #   SECTIONS  comma list, default all: cold,stream,shared,parallel,isolation,
-#             memory,hostgone,rng,ext4,9p,net,disk
+#             initramfs,memory,hostgone,rng,ext4,9p,net,disk
 # Prints key=value lines; "FAIL" lines for checks that did not hold.
 # MSB_SNAP_KEEP=1 keeps the work directory (consoles, agentctl output).
 set -euo pipefail
 out="${1:?usage: snapshot-probe.sh OUTDIR [RUNS] [SECTIONS]}"
 runs="${2:-5}"
-sections=",${3:-cold,stream,shared,parallel,isolation,memory,hostgone,rng,ext4,9p,net,disk},"
+sections=",${3:-cold,stream,shared,parallel,isolation,initramfs,memory,hostgone,rng,ext4,9p,net,disk},"
 here="$(cd "$(dirname "$0")" && pwd)"
 snapqmp=(python3 "$here/snapqmp.py")
 agentctl="$out/agentctl"
@@ -51,7 +51,8 @@ wait_socket() { # PATH: until a listener has bound it
 
 # vm_argv NAME MEM ROOT: sets VM (argv, program first). MEM: anon | shared
 # (template: RAM is a shared mapping of $shm/NAME.ram) | private:FILE (clone:
-# copy-on-write mapping of a template's RAM file). ROOT: erofs | ext4. Appends
+# copy-on-write mapping of a template's RAM file). ROOT: erofs | ext4 | initramfs
+# (the built-in image inside initrd-busybox.cpio, what the SDK boots by default). Appends
 # EXTRA (devices) and APPEND_EXTRA (kernel command line); CHARDEV_SERVER=on
 # gives the raw-baseline form (QEMU listens) instead of the production one.
 EXTRA=()
@@ -64,10 +65,12 @@ vm_argv() {
     else
         chardev="socket,id=agent,path=$work/$name.agent.sock,server=off"
     fi
-    VM=(qemu-system-x86_64 -M microvm -accel tcg -m "$mem_mib" -smp 1
+    local initrd="$out/initrd.cpio"
+    [[ "$root" == initramfs ]] && initrd="$out/initrd-busybox.cpio"
+    VM=(qemu-system-x86_64 -M microvm,x-option-roms=off -accel tcg -m "$mem_mib" -smp 1
         -nodefaults -no-user-config -display none -no-reboot
         -chardev "file,id=console,path=$work/$name.console.log" -serial chardev:console
-        -kernel "$out/vmlinux" -initrd "$out/initrd.cpio"
+        -kernel "$out/vmlinux" -initrd "$initrd"
         -append "console=ttyS0 quiet panic=-1 reboot=t tsc_early_khz=$tsc_khz msb.preload=$preload$APPEND_EXTRA"
         -device virtio-serial-device -chardev "$chardev" -device virtserialport,chardev=agent,name=agent)
     case "$mem" in
@@ -83,6 +86,7 @@ vm_argv() {
                     -device virtio-blk-device,drive=rootfs,serial=rootfs) ;;
         ext4) VM+=(-drive "file=$out/rootfs.ext4,format=raw,if=none,id=rootfs,snapshot=on"
                    -device virtio-blk-device,drive=rootfs,serial=rootfs) ;;
+        initramfs) ;; # the built-in image rides in initrd-busybox.cpio: no root device
         *) echo "bad ROOT $root" >&2; return 2 ;;
     esac
     VM+=("${EXTRA[@]}")
@@ -92,6 +96,7 @@ root_boot_args() { # ROOT -> BOOT (agentctl bootstrap options)
     case "$1" in
         erofs) BOOT=(--root-erofs /dev/disk/by-id/virtio-rootfs) ;;
         ext4) BOOT=(--root-disk /dev/disk/by-id/virtio-rootfs:ext4) ;;
+        initramfs) BOOT=() ;; # no block_root, no msb_root share: the agent uses /rootfs
     esac
 }
 
@@ -307,6 +312,17 @@ fi
 if want shared; then
     clone_series shared "$work/shared.snap" "private:$shm/shared.ram" erofs script:x-ignore-shared
     clone_series shared-pyqmp "$work/shared.snap" "private:$shm/shared.ram" erofs qmp:x-ignore-shared
+fi
+
+# ---------------------------------------------------------------- built-in image in the initramfs
+if want initramfs; then
+    preload=""
+    make_template initramfs anon initramfs fd live
+    clone_series initramfs "$work/initramfs.snap" anon initramfs cmdline
+    rm -f -- "$shm/initramfs-shared.ram"
+    make_template initramfs-shared shared initramfs fd live x-ignore-shared
+    clone_series initramfs-shared "$work/initramfs-shared.snap" "private:$shm/initramfs-shared.ram" initramfs script:x-ignore-shared
+    preload="erofs,overlay"
 fi
 
 # ---------------------------------------------------------------- memory per clone
