@@ -35,6 +35,14 @@ public sealed record SandboxOptions
     /// <summary>Keep the row, logs and runtime files of a sandbox that failed to start, for post-mortem. Default: false, or true when <c>MSB_KEEP_FAILED=1</c>.</summary>
     public bool KeepFailedSandboxes { get; init; } = Environment.GetEnvironmentVariable("MSB_KEEP_FAILED") == "1";
 
+    /// <summary>
+    /// QEMU engine: resume sandboxes from a snapshot template of their shape when one exists (a fraction of a boot),
+    /// and save one in the background after the first cold boot of a shape. Clones get their own bootstrap, clock and
+    /// entropy; a template this QEMU cannot restore is dropped and the sandbox boots cold. Default: off
+    /// (<c>MSB_SNAPSHOTS=1</c> turns it on).
+    /// </summary>
+    public bool BootFromSnapshot { get; init; } = Environment.GetEnvironmentVariable("MSB_SNAPSHOTS") == "1";
+
     /// <summary>Progress and diagnostics. Default: none.</summary>
     public ILoggerFactory LoggerFactory { get; init; } = NullLoggerFactory.Instance;
 

@@ -149,6 +149,13 @@ public sealed record QemuLaunch
     /// start QEMU before it has deserialised the rest. Empty: the process builds it itself.
     /// </summary>
     [JsonPropertyName("argv")] public IReadOnlyList<string> Argv { get; init; } = [];
+    /// <summary>
+    /// A saved template state to resume instead of booting (the argv then ends in <c>-incoming fd:3</c>); the
+    /// sandbox process opens it as QEMU's fd 3 and adds the current time and fresh entropy to the bootstrap.
+    /// </summary>
+    [JsonPropertyName("restore_state")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? RestoreState { get; init; }
     /// <summary>How long the guest agent may take to say ready.</summary>
     [JsonPropertyName("ready_timeout_secs")] public ulong ReadyTimeoutSecs { get; init; } = 60;
 }

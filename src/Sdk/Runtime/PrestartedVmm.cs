@@ -43,7 +43,11 @@ internal sealed class PrestartedVmm : IDisposable
             if (!root.TryGetProperty("qemu", out var qemu) || qemu.ValueKind != JsonValueKind.Object) return null;
             if (!qemu.TryGetProperty("argv", out var argvElement) || argvElement.ValueKind != JsonValueKind.Array || argvElement.GetArrayLength() == 0) return null;
             var argv = argvElement.EnumerateArray().Select(e => e.GetString() ?? throw new FormatException("argv entry is not a string")).ToList();
-            return new EarlyLaunch(argv, root.GetProperty("agent_sock").GetString()!, root.GetProperty("runtime_dir").GetString()!, root.GetProperty("log_dir").GetString()!);
+            var restore = qemu.TryGetProperty("restore_state", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null;
+            return new EarlyLaunch(argv, root.GetProperty("agent_sock").GetString()!, root.GetProperty("runtime_dir").GetString()!, root.GetProperty("log_dir").GetString()!)
+            {
+                RestoreState = restore,
+            };
         }
         catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or KeyNotFoundException)
         {
@@ -59,7 +63,7 @@ internal sealed class PrestartedVmm : IDisposable
         try
         {
             listener = QemuSandboxHost.ListenForVmm(early.RuntimeDir, early.AgentSock);
-            var process = QemuSandboxHost.SpawnVmm(early.Argv);
+            var process = QemuSandboxHost.SpawnVmm(early.Argv, early.RestoreState);
             return new PrestartedVmm(process, listener, early.Argv);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or MicrosandboxException)
@@ -86,4 +90,8 @@ internal sealed class PrestartedVmm : IDisposable
 /// <param name="AgentSock">The relay socket (the VMM socket lives next to it).</param>
 /// <param name="RuntimeDir">The sandbox's runtime directory.</param>
 /// <param name="LogDir">Where runtime.log and console.log go.</param>
-internal sealed record EarlyLaunch(IReadOnlyList<string> Argv, string AgentSock, string RuntimeDir, string LogDir);
+internal sealed record EarlyLaunch(IReadOnlyList<string> Argv, string AgentSock, string RuntimeDir, string LogDir)
+{
+    /// <summary>A template state QEMU resumes from (its fd 3), when the launch is a clone.</summary>
+    public string? RestoreState { get; init; }
+}

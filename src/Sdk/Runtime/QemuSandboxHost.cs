@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using System.Text.Json;
 using Microsandbox.Agent;
 using Microsandbox.Engines.Qemu;
@@ -105,7 +106,7 @@ internal sealed class QemuSandboxHost
             _qemu = _prestarted.Process;
             var sinceStart = _prestarted.StartedAt - System.Diagnostics.Process.GetCurrentProcess().StartTime;
             _log.Info($"entering VM (started {sinceStart.TotalMilliseconds:0} ms after this process, before the config was read in full): {string.Join(' ', _prestarted.Argv)}");
-            _log.Info($"qemu pid {_qemu.Pid} ({_launch.Qemu!.Accel})");
+            _log.Info($"qemu pid {_qemu.Pid} ({_launch.Qemu!.Accel}){(_launch.Qemu.RestoreState is null ? "" : ", resuming template " + _launch.Qemu.RestoreState)}");
             return;
         }
         var q = _launch.Qemu ?? throw new MicrosandboxException("launch config has no qemu section: this sandbox process only drives QEMU");
@@ -113,21 +114,30 @@ internal sealed class QemuSandboxHost
         _log.Info($"entering VM: {string.Join(' ', argv)}");
         if (!File.Exists(argv[0]))
             throw new MicrosandboxException($"QEMU not found at {argv[0]}: install the Debian package qemu-system-x86 (./build.sh Install)");
-        _qemu = SpawnVmm(argv);
-        _log.Info($"qemu pid {_qemu.Pid} ({q.Accel})");
+        _qemu = SpawnVmm(argv, q.RestoreState);
+        _log.Info($"qemu pid {_qemu.Pid} ({q.Accel}){(q.RestoreState is null ? "" : ", resuming template " + q.RestoreState)}");
     }
 
     /// <summary>
     /// Starts QEMU with this process's stderr. Call it from the main thread: setpriv's parent-death signal is bound to
     /// the spawning thread, and the main thread lives exactly as long as this process.
     /// </summary>
-    internal static ChildProcess SpawnVmm(IReadOnlyList<string> argv)
+    internal static ChildProcess SpawnVmm(IReadOnlyList<string> argv, string? restoreState = null)
     {
         // setpriv makes QEMU die with this process even on SIGKILL (PR_SET_PDEATHSIG survives exec).
         var program = File.Exists("/usr/bin/setpriv")
             ? new List<string> { "/usr/bin/setpriv", "--pdeathsig", "KILL", "--" }.Concat(argv).ToList()
             : argv.ToList();
-        return ChildProcess.Start(program, [], stdout: 2, stderr: 2, newSession: false);
+        if (restoreState is null) return ChildProcess.Start(program, [], stdout: 2, stderr: 2, newSession: false);
+        int state = Libc.Check(Libc.open(restoreState, Libc.O_RDONLY | Libc.O_CLOEXEC, 0), $"open {restoreState}");
+        try
+        {
+            return ChildProcess.Start(program, [(state, QemuTemplates.RestoreStateFd)], stdout: 2, stderr: 2, newSession: false);
+        }
+        finally
+        {
+            Libc.close(state);
+        }
     }
 
     private async Task<(TerminationReason, int)> RunAsync()
@@ -155,6 +165,15 @@ internal sealed class QemuSandboxHost
         var guest = new NetworkStream(guestSocket, ownsSocket: true);
         var bootstrap = new AgentMessage(0, 0, AgentProtocol.Version, MessageType.Bootstrap,
             JsonToCbor.Encode(JsonSerializer.SerializeToElement(_launch.Bootstrap))).ReadPayload<GuestBootstrap>();
+        if (_launch.Qemu!.RestoreState is not null)
+        {
+            // A resumed template has the wall clock and random state of the moment it was saved: give it ours.
+            bootstrap = bootstrap with
+            {
+                UnixTimeNanos = (ulong)(DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100,
+                Entropy = RandomNumberGenerator.GetBytes(32),
+            };
+        }
         await using var relay = new AgentRelay(guest, _launch.AgentSock, new AgentRelayOptions { ReadyTimeout = readyTimeout });
         var ready = relay.WaitReadyAsync(bootstrap, bootCts.Token);
         var first = await Task.WhenAny(ready, qemuExit).ConfigureAwait(false);

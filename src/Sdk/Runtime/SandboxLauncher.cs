@@ -18,6 +18,28 @@ internal static class SandboxLauncher
     public static async Task<Sandbox> LaunchAsync(SandboxConfig config, SandboxOptions options, CancellationToken cancellationToken)
     {
         options.Validate();
+        var attempt = new LaunchAttempt(AllowRestore: options.BootFromSnapshot);
+        try
+        {
+            return await LaunchAsync(config, options, attempt, cancellationToken).ConfigureAwait(false);
+        }
+        catch (SandboxStartException e) when (attempt.RestoredFrom is { } key)
+        {
+            // A template this QEMU (or these assets) cannot resume: forget it and boot the ordinary way.
+            var logger = options.LoggerFactory.CreateLogger("Microsandbox.Sandbox");
+            logger.LogWarning("snapshot template {Key} could not be resumed ({Reason}); dropping it and booting cold", key, e.Message);
+            Engines.Qemu.QemuTemplates.Delete(options.Home, key);
+            return await LaunchAsync(config, options, new LaunchAttempt(AllowRestore: false), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private sealed record LaunchAttempt(bool AllowRestore)
+    {
+        public string? RestoredFrom { get; set; }
+    }
+
+    private static async Task<Sandbox> LaunchAsync(SandboxConfig config, SandboxOptions options, LaunchAttempt attempt, CancellationToken cancellationToken)
+    {
         var logger = options.LoggerFactory.CreateLogger("Microsandbox.Sandbox");
         var home = options.Home;
         var name = config.Spec.Name;
@@ -56,6 +78,17 @@ internal static class SandboxLauncher
             {
                 var launch = engine.Engine.Complete(LaunchPlanner.Plan(spec, (int)record.Id, home, namedVolumes), spec);
                 if (launch.Qemu is { } q) launch = launch with { Qemu = q with { ReadyTimeoutSecs = (ulong)Math.Ceiling(options.BootTimeout.TotalSeconds) } };
+                var coldLaunch = launch;
+                if (attempt.AllowRestore && launch.Qemu is not null)
+                {
+                    var key = Engines.Qemu.QemuTemplates.Key(launch);
+                    if (Engines.Qemu.QemuTemplates.Find(home, key) is { } state)
+                    {
+                        launch = Engines.Qemu.QemuTemplates.AsClone(launch, state);
+                        attempt.RestoredFrom = key;
+                        logger.LogInformation("resuming {Name} from snapshot template {Key}", name, key);
+                    }
+                }
                 // The sandbox process inherits these locks and holds them for its life; our copies go when spawn returns.
                 using var disks = DiskLocks.Acquire(spec, namedVolumes, rootReadonly: launch.Qemu is not null || launch.Rootfs.DiskReadonly);
                 var request = new SandboxLaunchRequest(engine.Engine.SandboxProcessProgram, home, name, (int)record.Id,
@@ -67,6 +100,8 @@ internal static class SandboxLauncher
                 process = await SandboxSpawner.SpawnAsync(request, logger, cancellationToken).ConfigureAwait(false);
                 agent = await ConnectAsync(process, engine.Engine, launch.AgentSock, options.BootTimeout + TimeSpan.FromSeconds(5), home, name, cancellationToken).ConfigureAwait(false);
                 logger.LogInformation("sandbox {Name} is ready", name);
+                if (attempt.AllowRestore && attempt.RestoredFrom is null && coldLaunch.Qemu is not null)
+                    _ = Engines.Qemu.QemuTemplates.EnsureInBackground(home, coldLaunch, logger);
                 await PatchApplier.ApplyAsync(agent, spec.Patches, cancellationToken).ConfigureAwait(false);
                 return Sandbox.Attach(config.Spec, record.Id, engine, options, logger, process, agent, spec.Network.Ports);
             }

@@ -40,6 +40,10 @@ public sealed record GuestBootstrap : IAgentPayload<GuestBootstrap>
     public BootstrapSecurityProfile SecurityProfile { get; init; } = BootstrapSecurityProfile.Default;
     /// <summary>Optional hand-over of PID 1 to another init after setup.</summary>
     public BootstrapHandoffInit? HandoffInit { get; init; }
+    /// <summary>QEMU-engine extension for a guest resumed from a snapshot template: the wall clock to set first.</summary>
+    public ulong? UnixTimeNanos { get; init; }
+    /// <summary>QEMU-engine extension for a guest resumed from a snapshot template: host random bytes for its pool.</summary>
+    public byte[]? Entropy { get; init; }
 
     static string IAgentPayload<GuestBootstrap>.WireType => MessageType.Bootstrap;
 
@@ -61,6 +65,8 @@ public sealed record GuestBootstrap : IAgentPayload<GuestBootstrap>
         if (DefaultEnv.Count > 0) map.Add("default_env", w => CborFields.WriteArray(w, DefaultEnv, static (x, e) => e.WriteTo(x)));
         map.Add("security_profile", w => w.WriteTextString(SecurityProfile == BootstrapSecurityProfile.Restricted ? "restricted" : "default"));
         if (HandoffInit is not null) map.Add("handoff_init", HandoffInit.WriteTo);
+        if (UnixTimeNanos is { } nanos) map.Add("unix_time_nanos", w => w.WriteUInt64(nanos));
+        if (Entropy is { } entropy) map.Add("entropy", w => w.WriteByteString(entropy));
         map.WriteTo(writer);
     }
 
@@ -87,6 +93,8 @@ public sealed record GuestBootstrap : IAgentPayload<GuestBootstrap>
                     b = b with { SecurityProfile = r.ReadTextString() == "restricted" ? BootstrapSecurityProfile.Restricted : BootstrapSecurityProfile.Default };
                     return true;
                 case "handoff_init": b = b with { HandoffInit = CborFields.IsNull(r) ? null : BootstrapHandoffInit.ReadFrom(r) }; return true;
+                case "unix_time_nanos": b = b with { UnixTimeNanos = r.ReadUInt64() }; return true;
+                case "entropy": b = b with { Entropy = r.ReadByteString() }; return true;
                 default: return false;
             }
         });
@@ -109,7 +117,9 @@ public sealed record GuestBootstrap : IAgentPayload<GuestBootstrap>
         && DefaultCwd == other.DefaultCwd
         && DefaultEnv.SequenceEqual(other.DefaultEnv)
         && SecurityProfile == other.SecurityProfile
-        && Equals(HandoffInit, other.HandoffInit);
+        && Equals(HandoffInit, other.HandoffInit)
+        && UnixTimeNanos == other.UnixTimeNanos
+        && (Entropy ?? []).AsSpan().SequenceEqual(other.Entropy ?? []) && (Entropy is null) == (other.Entropy is null);
 
     /// <inheritdoc/>
     public override int GetHashCode() => HashCode.Combine(Hostname, User, DefaultCwd, SecurityProfile, DirMounts.Count, TmpfsMounts.Count);

@@ -1,0 +1,233 @@
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsandbox.Host;
+using Microsandbox.Runtime;
+using Microsandbox.State;
+using Microsoft.Extensions.Logging;
+
+namespace Microsandbox.Engines.Qemu;
+
+/// <summary>
+/// Snapshot templates for the QEMU engine: a guest booted once and saved at the moment its agent waits for
+/// <c>core.bootstrap</c> (nothing sandbox-specific has happened yet), restored by later sandboxes of the same shape
+/// with <c>-incoming</c> in a fraction of a boot. Every clone then receives its own bootstrap (hostname, mounts, env,
+/// plus the current time and fresh entropy, which it cannot inherit from the template).
+/// <para>
+/// The shape is the QEMU argv with what may differ between template and clone taken out (the sandbox's own socket
+/// and console paths, 9p host directories, host-forwarded ports), plus the identity of QEMU, kernel and initramfs.
+/// Templates live in <c>cache/qemu-templates/&lt;key&gt;/state</c> under the state directory.
+/// </para>
+/// </summary>
+internal static class QemuTemplates
+{
+    private const string StateFile = "state";
+    private static readonly Lock s_gate = new();
+    private static readonly Dictionary<string, Task> s_building = [];
+
+    /// <summary>Where a home keeps its templates.</summary>
+    public static string Directory(MicrosandboxHome home) => Path.Combine(home.Root, "cache", "qemu-templates");
+
+    /// <summary>The template key of a completed QEMU launch.</summary>
+    public static string Key(LaunchConfig launch)
+    {
+        var q = launch.Qemu ?? throw new ArgumentException("not a QEMU launch", nameof(launch));
+        var vmSocket = QemuCommandLine.Escape(QemuCommandLine.VmmSocketPath(launch.AgentSock));
+        var console = QemuCommandLine.Escape(QemuCommandLine.ConsoleLogPath(launch.LogDir));
+        var text = new StringBuilder();
+        foreach (var arg in q.Argv)
+        {
+            var normalised = arg.Replace(vmSocket, "<vm.sock>", StringComparison.Ordinal).Replace(console, "<console>", StringComparison.Ordinal);
+            if (normalised.StartsWith("local,", StringComparison.Ordinal)) normalised = WithoutOption(normalised, "path");
+            if (normalised.StartsWith("user,", StringComparison.Ordinal)) normalised = WithoutOption(normalised, "hostfwd");
+            text.Append(normalised).Append('\n');
+        }
+        foreach (var file in new[] { q.Binary, q.Kernel, q.Initrd })
+        {
+            var info = new FileInfo(file);
+            text.Append(file).Append(' ').Append(info.Exists ? info.Length : -1).Append(' ')
+                .Append(info.Exists ? info.LastWriteTimeUtc.Ticks : 0).Append('\n');
+        }
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..32];
+    }
+
+    /// <summary>The saved state for <paramref name="key"/>, or null when there is none yet.</summary>
+    public static string? Find(MicrosandboxHome home, string key)
+    {
+        var state = Path.Combine(Directory(home), key, StateFile);
+        return File.Exists(state) ? state : null;
+    }
+
+    /// <summary>Forgets a template (e.g. one this QEMU can no longer restore).</summary>
+    public static void Delete(MicrosandboxHome home, string key)
+    {
+        try { System.IO.Directory.Delete(Path.Combine(Directory(home), key), recursive: true); }
+        catch (DirectoryNotFoundException) { }
+        catch (IOException) { }
+    }
+
+    /// <summary>The launch turned into a clone of <paramref name="state"/>: same argv plus <c>-incoming fd:3</c>.</summary>
+    public static LaunchConfig AsClone(LaunchConfig launch, string state)
+    {
+        var q = launch.Qemu!;
+        return launch with { Qemu = q with { Argv = [.. q.Argv, "-incoming", $"fd:{RestoreStateFd}"], RestoreState = state } };
+    }
+
+    /// <summary>The fd number QEMU reads a restored state from.</summary>
+    public const int RestoreStateFd = 3;
+
+    /// <summary>
+    /// Builds the template for <paramref name="launch"/>'s shape in the background, unless it exists or is being
+    /// built; returns the build (completed when there is nothing to do). One boot's worth of work, done once per shape.
+    /// </summary>
+    public static Task EnsureInBackground(MicrosandboxHome home, LaunchConfig launch, ILogger logger)
+    {
+        var key = Key(launch);
+        lock (s_gate)
+        {
+            if (Find(home, key) is not null) return Task.CompletedTask;
+            var id = home.Root + "\n" + key;
+            if (s_building.TryGetValue(id, out var running)) return running;
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            // A dedicated thread: QEMU's parent-death signal is bound to the thread that starts it.
+            var thread = new Thread(() =>
+            {
+                try
+                {
+                    Build(home, key, launch, logger);
+                }
+                catch (Exception e)
+                {
+                    logger.LogWarning("snapshot template {Key} was not built: {Reason}", key, e.Message);
+                }
+                finally
+                {
+                    lock (s_gate) s_building.Remove(id);
+                    done.SetResult();
+                }
+            })
+            { IsBackground = true, Name = "msb-template-" + key[..8] };
+            s_building[id] = done.Task;
+            thread.Start();
+            return done.Task;
+        }
+    }
+
+    private static void Build(MicrosandboxHome home, string key, LaunchConfig launch, ILogger logger)
+    {
+        var root = Directory(home);
+        System.IO.Directory.CreateDirectory(root);
+        // Another process may be building the same shape: one builder per key, the others just skip.
+        using var buildLock = FileLock.TryAcquire(Path.Combine(root, key + ".lock"));
+        if (buildLock is null || Find(home, key) is not null) return;
+
+        var started = DateTime.UtcNow;
+        // Sockets go under run/ (short paths for sun_path); the state is written next to its final place.
+        var work = Path.Combine(home.RunDirectory, "tpl-" + key[..12]);
+        var staging = Path.Combine(root, key + ".tmp");
+        foreach (var dir in new[] { work, staging })
+        {
+            if (System.IO.Directory.Exists(dir)) System.IO.Directory.Delete(dir, recursive: true);
+            System.IO.Directory.CreateDirectory(dir);
+        }
+        var q = launch.Qemu!;
+        var vmSocket = Path.Combine(work, "vm.sock");
+        var qmpSocket = Path.Combine(work, "qmp.sock");
+        var migrationSocket = Path.Combine(work, "mig.sock");
+        var argv = q.Argv
+            .Select(a => a.Replace(QemuCommandLine.Escape(QemuCommandLine.VmmSocketPath(launch.AgentSock)), QemuCommandLine.Escape(vmSocket), StringComparison.Ordinal)
+                          .Replace(QemuCommandLine.Escape(QemuCommandLine.ConsoleLogPath(launch.LogDir)), QemuCommandLine.Escape(Path.Combine(staging, "console.log")), StringComparison.Ordinal))
+            .Concat(["-qmp", $"unix:{QemuCommandLine.Escape(qmpSocket)},server=on,wait=off"])
+            .ToList();
+
+        using var agentListener = new Socket(new SafeSocketHandle(Libc.ListenUnix(vmSocket, 1), ownsHandle: true));
+        using var migrationListener = new Socket(new SafeSocketHandle(Libc.ListenUnix(migrationSocket, 1), ownsHandle: true));
+        var qemu = QemuSandboxHost.SpawnVmm(argv);
+        Socket? agentPort = null;
+        try
+        {
+            using var qmp = QmpClient.Connect(qmpSocket, TimeSpan.FromSeconds(30), () => !qemu.TryReap());
+            agentListener.ReceiveTimeout = 10_000;
+            agentPort = agentListener.Accept(); // held open, never written: the guest must not see a bootstrap
+            WaitForAgentPort(qmp, qemu, TimeSpan.FromSeconds(Math.Max(10, q.ReadyTimeoutSecs)));
+
+            // Unthrottled: QEMU's default migration bandwidth (32 MiB/s) makes a save ten times slower.
+            qmp.Execute("migrate-set-parameters", new JsonObject { ["max-bandwidth"] = 1L << 40, ["downtime-limit"] = 2000 });
+            var statePath = Path.Combine(staging, StateFile);
+            var copy = Task.Run(() =>
+            {
+                using var incoming = migrationListener.Accept();
+                using var source = new NetworkStream(incoming, ownsSocket: false);
+                using var target = new FileStream(statePath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
+                source.CopyTo(target, 1 << 20);
+                target.Flush(flushToDisk: true);
+            });
+            qmp.Execute("migrate", new JsonObject { ["uri"] = $"unix:{migrationSocket}" });
+            WaitForMigration(qmp, TimeSpan.FromSeconds(60));
+            qmp.Execute("quit");
+            if (!copy.Wait(TimeSpan.FromSeconds(30))) throw new MicrosandboxException("the saved state was not written in time");
+            copy.GetAwaiter().GetResult();
+        }
+        finally
+        {
+            agentPort?.Dispose();
+            if (!qemu.TryReap())
+            {
+                if (!qemu.WaitForExitAsync().Wait(TimeSpan.FromSeconds(5))) qemu.Kill();
+                qemu.WaitForExitAsync().GetAwaiter().GetResult();
+            }
+            try { System.IO.Directory.Delete(work, recursive: true); } catch (IOException) { }
+        }
+        File.WriteAllLines(Path.Combine(staging, "argv"), argv);
+        var final = Path.Combine(root, key);
+        if (System.IO.Directory.Exists(final)) System.IO.Directory.Delete(final, recursive: true);
+        System.IO.Directory.Move(staging, final);
+        logger.LogInformation("snapshot template {Key} saved in {Seconds:0.0} s ({Size} MiB)", key,
+            (DateTime.UtcNow - started).TotalSeconds, new FileInfo(Path.Combine(final, StateFile)).Length >> 20);
+    }
+
+    // The agent opens its port once its modules are loaded, then blocks waiting for core.bootstrap: that moment,
+    // seen from the host as the port's frontend opening, is where every clone will resume.
+    private static void WaitForAgentPort(QmpClient qmp, ChildProcess qemu, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (qemu.TryReap()) throw new MicrosandboxException("QEMU exited while the template booted");
+            if (qmp.Execute("query-chardev") is JsonArray devices
+                && devices.Any(d => d?["label"]?.GetValue<string>() == QemuCommandLine.AgentChardev && d["frontend-open"]?.GetValue<bool>() == true))
+                return;
+            Thread.Sleep(5);
+        }
+        throw new MicrosandboxException($"the template's guest agent did not open its port within {timeout.TotalSeconds:0} s");
+    }
+
+    private static void WaitForMigration(QmpClient qmp, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            var status = qmp.Execute("query-migrate")?["status"]?.GetValue<string>();
+            if (status == "completed") return;
+            if (status is "failed" or "cancelled") throw new MicrosandboxException($"saving the template failed (migration {status})");
+            Thread.Sleep(5);
+        }
+        throw new MicrosandboxException("saving the template did not finish in time");
+    }
+
+    // "local,id=fs0,path=/x,security_model=none" → without the path=… option (commas inside values are doubled).
+    private static string WithoutOption(string value, string option)
+    {
+        var parts = new List<string>();
+        var current = new StringBuilder();
+        for (int i = 0; i < value.Length; i++)
+        {
+            if (value[i] == ',' && i + 1 < value.Length && value[i + 1] == ',') { current.Append(",,"); i++; continue; }
+            if (value[i] == ',') { parts.Add(current.ToString()); current.Clear(); continue; }
+            current.Append(value[i]);
+        }
+        parts.Add(current.ToString());
+        return string.Join(',', parts.Where(p => !p.StartsWith(option + "=", StringComparison.Ordinal)));
+    }
+}
