@@ -82,4 +82,20 @@ public sealed class BootstrapEncodingTests
         Assert.Equal(MessageType.Bootstrap, decoded.Type);
         Assert.Equal(bootstrap, decoded.ReadPayload<GuestBootstrap>());
     }
+
+    [Fact]
+    public void Restore_fields_are_absent_from_an_ordinary_bootstrap_and_round_trip_when_set()
+    {
+        var plain = new GuestBootstrap { Hostname = "h" };
+        var plainPayload = AgentMessage.Create(0, plain).Payload.ToArray();
+        Assert.DoesNotContain("unix_time_nanos", System.Text.Encoding.ASCII.GetString(plainPayload));
+
+        var resumed = plain with { UnixTimeNanos = 1_795_437_088_123_456_789, Entropy = [1, 2, 3, 255] };
+        var decoded = AgentMessage.FromRawFrame(FrameCodec.TryDecode(AgentMessage.Create(0, resumed).ToWireBytes(), out var frame, out _) ? frame : default)
+            .ReadPayload<GuestBootstrap>();
+        Assert.Equal(resumed, decoded);
+        Assert.Equal(1_795_437_088_123_456_789ul, decoded.UnixTimeNanos);
+        Assert.Equal(new byte[] { 1, 2, 3, 255 }, decoded.Entropy);
+        Assert.NotEqual(plain, decoded);
+    }
 }

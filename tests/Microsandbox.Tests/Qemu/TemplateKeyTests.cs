@@ -1,0 +1,56 @@
+using System.Net;
+using Microsandbox.Engines;
+using Microsandbox.Engines.Qemu;
+using Microsandbox.Host;
+using Microsandbox.Runtime;
+using Microsandbox.Spawn;
+
+namespace Microsandbox.Tests.Qemu;
+
+/// <summary>What makes two sandboxes the same shape for a snapshot template, and how a clone's argv is formed.</summary>
+public sealed class TemplateKeyTests : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("msb-tplkey-");
+
+    public void Dispose() => _dir.Delete(recursive: true);
+
+    private LaunchConfig Launch(string name, Func<SandboxBuilder, SandboxBuilder> configure)
+    {
+        var engine = new QemuEngine(new QemuAssets("/usr/bin/qemu-system-x86_64", "/k/vmlinux", "/k/initrd.cpio", "/k/rootfs.ext4", "/k"),
+            new KvmStatus(false, "test"), ["sandbox-process"]);
+        var spec = configure(new SandboxBuilder(name).Image(i => i.Disk(Path.Combine(_dir.FullName, "root.raw")).Fstype("ext4")))
+            .Build().WithDefaults().Spec;
+        return engine.Complete(LaunchPlanner.Plan(spec, 1, new MicrosandboxHome(_dir.FullName)), spec);
+    }
+
+    private string Dir(string name) => Directory.CreateDirectory(Path.Combine(_dir.FullName, name)).FullName;
+
+    [Fact]
+    public void Name_hostname_env_bind_directories_and_forwarded_ports_do_not_change_the_shape()
+    {
+        var a = Launch("alpha", b => b.Hostname("a").Env("X", "1").Volume("/data", m => m.Bind(Dir("a"))).PortBind(IPAddress.Loopback, 18080, 80));
+        var b = Launch("beta", b => b.Hostname("b").Env("X", "2").Volume("/data", m => m.Bind(Dir("b"))).PortBind(IPAddress.Loopback, 18081, 80));
+        Assert.NotEqual(a.Qemu!.Argv, b.Qemu!.Argv);
+        Assert.Equal(QemuTemplates.Key(a), QemuTemplates.Key(b));
+    }
+
+    [Fact]
+    public void Memory_cpus_and_guest_visible_devices_do()
+    {
+        var plain = QemuTemplates.Key(Launch("p", b => b));
+        Assert.NotEqual(plain, QemuTemplates.Key(Launch("p", b => b.Memory(1024))));
+        Assert.NotEqual(plain, QemuTemplates.Key(Launch("p", b => b.Cpus(2))));
+        Assert.NotEqual(plain, QemuTemplates.Key(Launch("p", b => b.Volume("/data", m => m.Bind(Dir("d"))))));
+        Assert.NotEqual(plain, QemuTemplates.Key(Launch("p", b => b.Volume("/other", m => m.Bind(Dir("d"))))));
+    }
+
+    [Fact]
+    public void A_clone_is_the_same_argv_resuming_from_fd_3()
+    {
+        var launch = Launch("c", b => b);
+        var clone = QemuTemplates.AsClone(launch, "/cache/state");
+        Assert.Equal([.. launch.Qemu!.Argv, "-incoming", "fd:3"], clone.Qemu!.Argv);
+        Assert.Equal("/cache/state", clone.Qemu.RestoreState);
+        Assert.Equal(QemuTemplates.Key(launch), QemuTemplates.Key(launch with { }));
+    }
+}

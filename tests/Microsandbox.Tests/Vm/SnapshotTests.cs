@@ -1,0 +1,112 @@
+using Microsandbox.Engines.Qemu;
+using Microsandbox.Host;
+
+namespace Microsandbox.Tests.Vm;
+
+/// <summary>
+/// Snapshot templates (QEMU engine): the first cold boot of a shape saves a template in the background; later
+/// sandboxes of that shape resume it and must still be their own machines (bootstrap, clock, entropy, files).
+/// </summary>
+public sealed class SnapshotTests(ITestOutputHelper output) : IDisposable
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+    private readonly DirectoryInfo _home = Directory.CreateTempSubdirectory("msbs-");
+
+    public void Dispose()
+    {
+        try { _home.Delete(recursive: true); } catch (IOException) { }
+    }
+
+    private SandboxOptions Options() => new()
+    {
+        HomeDirectory = _home.FullName,
+        BootTimeout = TimeSpan.FromSeconds(90),
+        BootFromSnapshot = true,
+        LoggerFactory = new TestOutputLoggerFactory(output),
+    };
+
+    private string DataDir(string marker)
+    {
+        var dir = Directory.CreateDirectory(Path.Combine(_home.FullName, "data-" + marker)).FullName;
+        File.WriteAllText(Path.Combine(dir, "marker"), marker + "\n");
+        return dir;
+    }
+
+    // One shape: only the name, hostname, environment and the bind mount's host directory differ.
+    private SandboxBuilder Shape(string marker) =>
+        new SandboxBuilder(VmEnvironment.UniqueName("snap-" + marker)).Image(BuiltinImages.Busybox).DisableNetwork()
+            .Hostname("host-" + marker).Env("MARKER", marker).Volume("/data", m => m.Bind(DataDir(marker)));
+
+    private async Task<string> WaitForTemplateAsync()
+    {
+        var root = QemuTemplates.Directory(new MicrosandboxHome(_home.FullName));
+        for (int i = 0; i < 1200; i++)
+        {
+            if (Directory.Exists(root) && Directory.GetDirectories(root).Where(d => !d.EndsWith(".tmp", StringComparison.Ordinal))
+                    .Select(d => Path.Combine(d, "state")).FirstOrDefault(File.Exists) is { } state)
+                return state;
+            await Task.Delay(50, Ct);
+        }
+        throw new TimeoutException("no snapshot template was saved within 60 s of the first boot");
+    }
+
+    private static async Task<bool> ResumedAsync(Sandbox sandbox) =>
+        (await sandbox.GetLogsAsync(Ct)).Contains("resuming template", StringComparison.Ordinal);
+
+    [Fact]
+    public async Task Clones_of_a_template_are_separate_machines_with_their_own_bootstrap_clock_and_entropy()
+    {
+        VmEnvironment.RequireVm();
+        await using (var first = await Sandbox.CreateAsync(Shape("alpha"), Options(), Ct))
+        {
+            Assert.False(await ResumedAsync(first));
+            Assert.Equal("alpha\n", (await first.ExecAsync("cat", ["/data/marker"], Ct)).Stdout);
+        }
+        await WaitForTemplateAsync();
+
+        var creating = new[] { Sandbox.CreateAsync(Shape("beta"), Options(), Ct), Sandbox.CreateAsync(Shape("gamma"), Options(), Ct) };
+        var clones = await Task.WhenAll(creating);
+        try
+        {
+            var random = new List<string>();
+            foreach (var (clone, marker) in clones.Zip(new[] { "beta", "gamma" }))
+            {
+                Assert.True(await ResumedAsync(clone), "the sandbox booted cold although a template of its shape exists");
+                var r = await clone.ShellAsync("hostname; echo $MARKER; cat /data/marker; date +%s; head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \\n'", Ct);
+                Assert.Equal(0, r.ExitCode);
+                var lines = r.Stdout.Split('\n');
+                Assert.Equal(["host-" + marker, marker, marker], lines[..3]);
+                // The template was saved seconds ago; the clone's wall clock must be today's, not the template's.
+                Assert.InRange(long.Parse(lines[3]), DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 5, DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 5);
+                random.Add(lines[4]);
+            }
+            Assert.NotEqual(random[0], random[1]);
+
+            Assert.Equal(0, (await clones[0].ShellAsync("echo mine > /tmp/only-beta && echo changed > /data/from-guest", Ct)).ExitCode);
+            Assert.NotEqual(0, (await clones[1].ExecAsync("cat", ["/tmp/only-beta"], Ct)).ExitCode);
+            Assert.Equal("changed\n", File.ReadAllText(Path.Combine(_home.FullName, "data-beta", "from-guest")));
+            Assert.False(File.Exists(Path.Combine(_home.FullName, "data-gamma", "from-guest")));
+        }
+        finally
+        {
+            foreach (var clone in clones) await clone.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_template_that_cannot_be_resumed_is_dropped_and_the_sandbox_boots_cold()
+    {
+        VmEnvironment.RequireVm();
+        await using (var first = await Sandbox.CreateAsync(Shape("one"), Options(), Ct)) { }
+        var state = await WaitForTemplateAsync();
+        var garbage = new byte[4096];
+        Random.Shared.NextBytes(garbage);
+        File.WriteAllBytes(state, garbage);
+
+        await using var sandbox = await Sandbox.CreateAsync(Shape("two"), Options(), Ct);
+        Assert.False(await ResumedAsync(sandbox));
+        Assert.Equal("two\n", (await sandbox.ExecAsync("cat", ["/data/marker"], Ct)).Stdout);
+        // The broken state is gone (a fresh template may already be on its way).
+        Assert.False(File.Exists(state) && File.ReadAllBytes(state).AsSpan().SequenceEqual(garbage));
+    }
+}
