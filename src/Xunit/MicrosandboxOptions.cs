@@ -43,6 +43,13 @@ public sealed class MicrosandboxOptions
     /// </summary>
     public bool PoolStopsGracefully { get; set; }
 
+    /// <summary>
+    /// Resume sandboxes from a snapshot template of their shape (QEMU engine): the first boot of a shape saves one in
+    /// the background (kept under the state directory for later runs), and every later sandbox of that shape —
+    /// fixture or per-test — starts in a fraction of a boot, with its own bootstrap, clock and entropy. Default true.
+    /// </summary>
+    public bool BootFromSnapshot { get; set; } = true;
+
     /// <summary>Start of every sandbox name; the rest is unique per process and per sandbox. Default <c>xt</c>.</summary>
     public string NamePrefix { get; set; } = "xt";
 
@@ -64,6 +71,7 @@ public sealed class MicrosandboxOptions
         StopTimeout = StopTimeout,
         // The fixture reads a failed guest's logs itself, then removes what is left.
         KeepFailedSandboxes = true,
+        BootFromSnapshot = BootFromSnapshot,
         LoggerFactory = loggerFactory,
     };
 }
