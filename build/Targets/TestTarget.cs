@@ -24,6 +24,8 @@ internal sealed class TestTarget : BuildTarget
         [
             "test", context.Solution, "-c", context.Options.Configuration, "--no-build", "-nologo",
             "--logger", "trx", "--results-directory", resultsDir,
+            // A wedged test must end the run with a dump and a failure, not sit until CI's own limit.
+            "--blame-hang-timeout", "10m",
         ];
         if (context.Options.TestFilter is { } filter)
         {
