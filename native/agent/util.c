@@ -89,29 +89,45 @@ int read_small(const char *path, char *out, size_t n)
     return 0;
 }
 
+/* Calls fn(SRC/name, DST/name) (DST may be NULL) for every entry of directory src but "." and "..";
+ * stops at the first failure and returns -1 with its errno. */
+static int each_child(const char *src, const char *dst, int (*fn)(const char *, const char *))
+{
+    DIR *d = opendir(src);
+    if (!d)
+        return -1;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char from[PATH_MAX + 256], to[PATH_MAX + 256];
+        snprintf(from, sizeof(from), "%s/%s", src, e->d_name);
+        if (dst)
+            snprintf(to, sizeof(to), "%s/%s", dst, e->d_name);
+        if (fn(from, dst ? to : NULL) < 0) {
+            int err = errno;
+            closedir(d);
+            errno = err;
+            return -1;
+        }
+    }
+    closedir(d);
+    return 0;
+}
+
+static int remove_child(const char *path, const char *unused)
+{
+    (void)unused;
+    return remove_tree(path);
+}
+
 int remove_tree(const char *path)
 {
     struct stat st;
     if (lstat(path, &st) < 0)
         return -1;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        if (!d)
-            return -1;
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-                continue;
-            char child[PATH_MAX + 256];
-            snprintf(child, sizeof(child), "%s/%s", path, e->d_name);
-            if (remove_tree(child) < 0) {
-                closedir(d);
-                return -1;
-            }
-        }
-        closedir(d);
-        return rmdir(path);
-    }
+    if (S_ISDIR(st.st_mode))
+        return each_child(path, NULL, remove_child) < 0 ? -1 : rmdir(path);
     return unlink(path);
 }
 
@@ -167,24 +183,8 @@ int move_tree(const char *src, const char *dst)
         return S_ISREG(st.st_mode) ? move_file(src, dst, &st) : (errno = ENOTSUP, -1);
     if (mkdir(dst, st.st_mode & 07777) < 0 && errno != EEXIST)
         return -1;
-    DIR *d = opendir(src);
-    if (!d)
+    if (each_child(src, dst, move_tree) < 0)
         return -1;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        char from[PATH_MAX], to[PATH_MAX];
-        snprintf(from, sizeof(from), "%s/%s", src, e->d_name);
-        snprintf(to, sizeof(to), "%s/%s", dst, e->d_name);
-        if (move_tree(from, to) < 0) {
-            int err = errno;
-            closedir(d);
-            errno = err;
-            return -1;
-        }
-    }
-    closedir(d);
     /* mkdir applied the umask: restore the exact mode and owner */
     if (chown(dst, st.st_uid, st.st_gid) < 0 || chmod(dst, st.st_mode & 07777) < 0)
         return -1;

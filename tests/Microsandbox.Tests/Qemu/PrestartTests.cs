@@ -1,9 +1,6 @@
 using System.Text;
-using Microsandbox.Engines;
 using Microsandbox.Engines.Qemu;
-using Microsandbox.Host;
 using Microsandbox.Runtime;
-using Microsandbox.Spawn;
 
 namespace Microsandbox.Tests.Qemu;
 
@@ -14,14 +11,8 @@ public sealed class PrestartTests : IDisposable
 
     public void Dispose() => _dir.Delete(recursive: true);
 
-    private LaunchConfig Completed()
-    {
-        var engine = new QemuEngine(new QemuAssets("/usr/bin/qemu-system-x86_64", "/k/vmlinux", "/k/initrd.cpio", "/k/rootfs.ext4", "/k"),
-            new KvmStatus(false, "test"), ["sandbox-process"]);
-        var spec = new SandboxBuilder("prestart").Image(i => i.Disk(Path.Combine(_dir.FullName, "root.raw")).Fstype("ext4"))
-            .Cpus(2).Memory(384).Build().WithDefaults().Spec;
-        return engine.Complete(LaunchPlanner.Plan(spec, 7, new MicrosandboxHome(_dir.FullName)), spec);
-    }
+    private LaunchConfig Completed() =>
+        QemuLaunches.Complete(QemuLaunches.Engine(), _dir.FullName, "prestart", b => b.Cpus(2).Memory(384));
 
     [Fact]
     public void Engine_argv_is_the_command_line_the_sandbox_process_would_build()

@@ -1,7 +1,4 @@
-using Microsandbox.Engines;
 using Microsandbox.Engines.Qemu;
-using Microsandbox.Host;
-using Microsandbox.Spawn;
 
 namespace Microsandbox.Tests.Qemu;
 
@@ -12,20 +9,13 @@ public sealed class QemuEngineRootTests : IDisposable
 
     public void Dispose() => _dir.Delete(recursive: true);
 
-    private QemuEngine Engine(string? busyboxInitrd) =>
-        new(new QemuAssets("/usr/bin/qemu-system-x86_64", "/k/vmlinux", "/k/initrd.cpio", "/k/rootfs.ext4", "/k") { BusyboxInitrd = busyboxInitrd },
-            new KvmStatus(false, "test"), ["sandbox-process"]);
-
-    private Microsandbox.Runtime.LaunchConfig Complete(QemuEngine engine, Func<ImageBuilder, ImageBuilder> image)
-    {
-        var spec = new SandboxBuilder("root-test").Image(image).Build().WithDefaults().Spec;
-        return engine.Complete(LaunchPlanner.Plan(spec, 1, new MicrosandboxHome(_dir.FullName)), spec);
-    }
+    private Microsandbox.Runtime.LaunchConfig Complete(QemuEngine engine, Func<ImageBuilder, ImageBuilder> image) =>
+        QemuLaunches.Complete(engine, _dir.FullName, "root-test", b => b.Image(image));
 
     [Fact]
     public void Builtin_image_boots_from_the_initramfs_that_carries_it()
     {
-        var launch = Complete(Engine("/k/initrd-busybox.cpio"), BuiltinImages.Busybox);
+        var launch = Complete(QemuLaunches.Engine("/k/initrd-busybox.cpio"), BuiltinImages.Busybox);
         Assert.Null(launch.Rootfs.Disk);
         Assert.False(launch.Bootstrap.ContainsKey("block_root"));
         Assert.Equal("/k/initrd-busybox.cpio", launch.Qemu!.Initrd);
@@ -36,7 +26,7 @@ public sealed class QemuEngineRootTests : IDisposable
     [Fact]
     public void Builtin_image_falls_back_to_its_disk_when_the_build_made_no_busybox_initramfs()
     {
-        var launch = Complete(Engine(null), BuiltinImages.Busybox);
+        var launch = Complete(QemuLaunches.Engine(null), BuiltinImages.Busybox);
         Assert.Equal(Path.GetFullPath(BuiltinImages.BusyboxDisk), Path.GetFullPath(launch.Rootfs.Disk!));
         Assert.Equal("disk-image", launch.Bootstrap["block_root"]!["kind"]!.GetValue<string>());
         Assert.Equal("/k/initrd.cpio", launch.Qemu!.Initrd);
@@ -47,7 +37,7 @@ public sealed class QemuEngineRootTests : IDisposable
     {
         var disk = Path.Combine(_dir.FullName, "mine.raw");
         File.WriteAllBytes(disk, new byte[4096]);
-        var launch = Complete(Engine("/k/initrd-busybox.cpio"), i => i.Disk(disk).Fstype("ext4"));
+        var launch = Complete(QemuLaunches.Engine("/k/initrd-busybox.cpio"), i => i.Disk(disk).Fstype("ext4"));
         Assert.Equal(disk, launch.Rootfs.Disk);
         Assert.Equal("/k/initrd.cpio", launch.Qemu!.Initrd);
         var argv = QemuCommandLine.Build(launch, 1, 256, "/s/agent.sock", "/s/console.log");

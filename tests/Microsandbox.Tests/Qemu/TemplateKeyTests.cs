@@ -1,9 +1,6 @@
 using System.Net;
-using Microsandbox.Engines;
 using Microsandbox.Engines.Qemu;
-using Microsandbox.Host;
 using Microsandbox.Runtime;
-using Microsandbox.Spawn;
 
 namespace Microsandbox.Tests.Qemu;
 
@@ -14,14 +11,8 @@ public sealed class TemplateKeyTests : IDisposable
 
     public void Dispose() => _dir.Delete(recursive: true);
 
-    private LaunchConfig Launch(string name, Func<SandboxBuilder, SandboxBuilder> configure)
-    {
-        var engine = new QemuEngine(new QemuAssets("/usr/bin/qemu-system-x86_64", "/k/vmlinux", "/k/initrd.cpio", "/k/rootfs.ext4", "/k"),
-            new KvmStatus(false, "test"), ["sandbox-process"]);
-        var spec = configure(new SandboxBuilder(name).Image(i => i.Disk(Path.Combine(_dir.FullName, "root.raw")).Fstype("ext4")))
-            .Build().WithDefaults().Spec;
-        return engine.Complete(LaunchPlanner.Plan(spec, 1, new MicrosandboxHome(_dir.FullName)), spec);
-    }
+    private LaunchConfig Launch(string name, Func<SandboxBuilder, SandboxBuilder> configure) =>
+        QemuLaunches.Complete(QemuLaunches.Engine(), _dir.FullName, name, configure);
 
     private string Dir(string name) => Directory.CreateDirectory(Path.Combine(_dir.FullName, name)).FullName;
 
