@@ -17,7 +17,9 @@ public interface ISandboxEngine
     IReadOnlyList<string> SandboxProcessProgram { get; }
 
     /// <summary>Rewrites the spec's image into a root filesystem this engine boots.</summary>
-    SandboxSpec ResolveImage(SandboxSpec spec);
+    /// <param name="spec">The sandbox spec.</param>
+    /// <param name="preparedRootDisk">The root disk the image layer built for an OCI image (<c>OciImages.PrepareAsync</c>).</param>
+    SandboxSpec ResolveImage(SandboxSpec spec, string? preparedRootDisk = null);
 
     /// <summary>Adds this engine's settings to a planned launch config.</summary>
     LaunchConfig Complete(LaunchConfig launch, SandboxSpec spec);

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsandbox.Config;
 using Microsandbox.Spec;
 using Microsoft.Extensions.Logging;
@@ -8,25 +7,26 @@ namespace Microsandbox.Images;
 /// <summary>
 /// Where OCI images meet the create path. <see cref="PrepareAsync"/> (called by the launcher before the engine
 /// resolves the image) pulls the image by the sandbox's pull policy and registry settings, assembles its root disk
-/// and merges the image config into the sandbox config; <see cref="BootDisk"/> (called by the QEMU engine's
-/// <c>ResolveImage</c>) swaps the OCI source for that disk.
+/// and merges the image config into the sandbox config; <see cref="BootDisk"/> (called by the engines'
+/// <c>ResolveImage</c> with the disk the launcher got from the preparation) swaps the OCI source for that disk.
 /// </summary>
 public static class OciImages
 {
-    // Hand-off from PrepareAsync to the engine's synchronous ResolveImage within one create, keyed by sandbox name.
-    private static readonly ConcurrentDictionary<string, string> Prepared = new(StringComparer.Ordinal);
-
     /// <summary>
     /// For an OCI root: pulls (honouring <see cref="SandboxSpec.PullPolicy"/>, <see cref="SandboxConfig.RegistryAuth"/>
     /// and <see cref="SandboxConfig.Insecure"/>), builds the root disk sized for the upper size, and returns the config
     /// with the image's env, cmd, entrypoint, workdir and user merged under the user's settings and
     /// <see cref="SandboxConfig.ManifestDigest"/> set. Any other root is returned unchanged.
     /// </summary>
-    public static async Task<SandboxConfig> PrepareAsync(SandboxConfig config, SandboxOptions options, CancellationToken cancellationToken = default)
+    public static async Task<SandboxConfig> PrepareAsync(SandboxConfig config, SandboxOptions options, CancellationToken cancellationToken = default) =>
+        (await PrepareWithRootDiskAsync(config, options, cancellationToken).ConfigureAwait(false)).Config;
+
+    /// <summary><see cref="PrepareAsync"/>, also returning the root disk built for an OCI image (null for other roots).</summary>
+    internal static async Task<(SandboxConfig Config, string? RootDisk)> PrepareWithRootDiskAsync(SandboxConfig config, SandboxOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(options);
-        if (config.Spec.Image is not RootfsSource.Oci oci) return config;
+        if (config.Spec.Image is not RootfsSource.Oci oci) return (config, null);
         var upper = config.WithRootfsDefaults().Spec.Image.OciUpperSizeMib ?? SandboxConfig.DefaultOciUpperSizeMib;
         var image = await EnsureRootDiskAsync(oci.Source.Reference, options, new PullOptions
         {
@@ -34,8 +34,8 @@ public static class OciImages
             Auth = config.RegistryAuth,
             Insecure = config.Insecure,
         }, upper, cancellationToken).ConfigureAwait(false);
-        Prepared[config.Spec.Name] = image.DiskPath;
-        return config.MergeImageDefaults(image.Config, options.LoggerFactory.CreateLogger("Microsandbox.Images")) with { ManifestDigest = image.ManifestDigest };
+        var merged = config.MergeImageDefaults(image.Config, options.LoggerFactory.CreateLogger("Microsandbox.Images")) with { ManifestDigest = image.ManifestDigest };
+        return (merged, image.DiskPath);
     }
 
     /// <summary>
@@ -61,16 +61,30 @@ public static class OciImages
     }
 
     /// <summary>
-    /// The spec with its OCI root replaced by the raw ext4 disk <see cref="PrepareAsync"/> built for this sandbox
-    /// (booted copy-on-write, so the cached disk stays pristine).
+    /// The spec with its OCI root replaced by the raw ext4 disk <see cref="PrepareAsync"/> built for it (booted
+    /// copy-on-write, so the cached disk stays pristine). Other roots are returned unchanged.
     /// </summary>
-    /// <exception cref="MicrosandboxException">No disk was prepared for this sandbox in this process.</exception>
-    public static SandboxSpec BootDisk(SandboxSpec spec)
+    /// <param name="spec">The sandbox spec.</param>
+    /// <param name="rootDisk">The disk the preparation built (null when it was skipped).</param>
+    /// <exception cref="MicrosandboxException">An OCI root without a prepared disk.</exception>
+    public static SandboxSpec BootDisk(SandboxSpec spec, string? rootDisk)
     {
         ArgumentNullException.ThrowIfNull(spec);
         if (spec.Image is not RootfsSource.Oci oci) return spec;
-        if (!Prepared.TryRemove(spec.Name, out var disk) || !File.Exists(disk))
+        if (rootDisk is null || !File.Exists(rootDisk))
             throw new MicrosandboxException($"image: the OCI image '{oci.Source.Reference}' was not prepared for sandbox '{spec.Name}' (call OciImages.PrepareAsync first)");
-        return spec with { Image = new RootfsSource.DiskImage { Path = disk, Format = DiskImageFormat.Raw, Fstype = "ext4" } };
+        return spec with { Image = new RootfsSource.DiskImage { Path = rootDisk, Format = DiskImageFormat.Raw, Fstype = "ext4" } };
     }
+
+    /// <summary>
+    /// What every engine does with a spec's image: an OCI root becomes its prepared disk, a directory or disk root
+    /// must exist.
+    /// </summary>
+    internal static SandboxSpec ResolveRoot(SandboxSpec spec, string? preparedRootDisk) => spec.Image switch
+    {
+        RootfsSource.Oci => BootDisk(spec, preparedRootDisk),
+        RootfsSource.Bind bind when !Directory.Exists(bind.Path) => throw new MicrosandboxException($"image: root directory '{bind.Path}' does not exist"),
+        RootfsSource.DiskImage disk when !File.Exists(disk.Path) => throw new MicrosandboxException($"image: disk image '{disk.Path}' does not exist"),
+        _ => spec,
+    };
 }

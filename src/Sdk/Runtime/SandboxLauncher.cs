@@ -44,8 +44,8 @@ internal static class SandboxLauncher
         var home = options.Home;
         var name = config.Spec.Name;
         var engine = EngineSelector.Select(options, logger);
-        config = await Images.OciImages.PrepareAsync(config, options, cancellationToken).ConfigureAwait(false);
-        var spec = engine.Engine.ResolveImage(config.WithDefaults().Spec);
+        (config, var rootDisk) = await Images.OciImages.PrepareWithRootDiskAsync(config, options, cancellationToken).ConfigureAwait(false);
+        var spec = engine.Engine.ResolveImage(config.WithDefaults().Spec, rootDisk);
         spec = AssignHostPorts(spec);
 
         logger.LogInformation("creating sandbox {Name} ({Engine}: {Reason})", name, engine.Engine.Name, engine.Reason);

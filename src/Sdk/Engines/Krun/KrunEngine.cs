@@ -33,18 +33,12 @@ public sealed class KrunEngine : ISandboxEngine
     public IReadOnlyList<string> SandboxProcessProgram { get; }
 
     /// <inheritdoc />
-    public SandboxSpec ResolveImage(SandboxSpec spec)
+    public SandboxSpec ResolveImage(SandboxSpec spec, string? preparedRootDisk = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        return spec.Image switch
-        {
-            // The image layer has already pulled the reference and built its ext4 root disk; libkrun boots that disk
-            // as it boots any disk-image root (upstream's own EROFS+upper layout is not reproduced).
-            RootfsSource.Oci => Images.OciImages.BootDisk(spec),
-            RootfsSource.Bind bind when !Directory.Exists(bind.Path) => throw new MicrosandboxException($"image: root directory '{bind.Path}' does not exist"),
-            RootfsSource.DiskImage disk when !File.Exists(disk.Path) => throw new MicrosandboxException($"image: disk image '{disk.Path}' does not exist"),
-            _ => spec,
-        };
+        // An OCI image arrives as the ext4 root disk the image layer built; libkrun boots it as any disk-image root
+        // (upstream's own EROFS+upper layout is not reproduced).
+        return Images.OciImages.ResolveRoot(spec, preparedRootDisk);
     }
 
     /// <inheritdoc />

@@ -31,13 +31,8 @@ public sealed class QemuEngine : ISandboxEngine
     public IReadOnlyList<string> SandboxProcessProgram { get; }
 
     /// <inheritdoc />
-    public SandboxSpec ResolveImage(SandboxSpec spec) => spec.Image switch
-    {
-        RootfsSource.Oci => Images.OciImages.BootDisk(spec),
-        RootfsSource.Bind bind when !Directory.Exists(bind.Path) => throw new MicrosandboxException($"image: root directory '{bind.Path}' does not exist"),
-        RootfsSource.DiskImage disk when !File.Exists(disk.Path) => throw new MicrosandboxException($"image: disk image '{disk.Path}' does not exist"),
-        _ => spec,
-    };
+    public SandboxSpec ResolveImage(SandboxSpec spec, string? preparedRootDisk = null) =>
+        Images.OciImages.ResolveRoot(spec, preparedRootDisk);
 
     /// <inheritdoc />
     public LaunchConfig Complete(LaunchConfig launch, SandboxSpec spec)
