@@ -85,6 +85,7 @@ internal static class SandboxLauncher
                     if (Engines.Qemu.QemuTemplates.Find(home, key) is { } state)
                     {
                         launch = Engines.Qemu.QemuTemplates.AsClone(launch, state);
+                        Engines.Qemu.QemuTemplates.Touch(state);
                         attempt.RestoredFrom = key;
                         logger.LogInformation("resuming {Name} from snapshot template {Key}", name, key);
                     }

@@ -45,3 +45,35 @@ public sealed class TemplateKeyTests : IDisposable
         Assert.Equal(QemuTemplates.Key(launch), QemuTemplates.Key(launch with { }));
     }
 }
+
+public sealed class TemplatePruneTests : IDisposable
+{
+    private readonly DirectoryInfo _home = Directory.CreateTempSubdirectory("msb-tplprune-");
+
+    public void Dispose() => _home.Delete(recursive: true);
+
+    [Fact]
+    public void Pruning_keeps_the_most_recently_used_templates_and_ignores_unfinished_ones()
+    {
+        var home = new Microsandbox.Host.MicrosandboxHome(_home.FullName);
+        var root = QemuTemplates.Directory(home);
+        var now = DateTime.UtcNow;
+        for (int i = 0; i < 5; i++)
+        {
+            var dir = Directory.CreateDirectory(Path.Combine(root, $"key{i}"));
+            File.WriteAllText(Path.Combine(dir.FullName, "state"), "x");
+            dir.LastWriteTimeUtc = now.AddMinutes(-10 * i); // key0 newest … key4 oldest
+        }
+        var unfinished = Directory.CreateDirectory(Path.Combine(root, "key9.tmp"));
+        File.WriteAllText(Path.Combine(unfinished.FullName, "state"), "partial");
+        unfinished.LastWriteTimeUtc = now.AddDays(-1);
+        QemuTemplates.Touch(Path.Combine(root, "key4", "state")); // used just now: survives
+
+        QemuTemplates.Prune(home, keep: 2);
+
+        Assert.NotNull(QemuTemplates.Find(home, "key4"));
+        Assert.NotNull(QemuTemplates.Find(home, "key0"));
+        foreach (var gone in new[] { "key1", "key2", "key3" }) Assert.Null(QemuTemplates.Find(home, gone));
+        Assert.True(Directory.Exists(unfinished.FullName));
+    }
+}

@@ -52,11 +52,45 @@ internal static class QemuTemplates
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..32];
     }
 
+    /// <summary>How many templates a state directory keeps; the least recently used beyond this are deleted.</summary>
+    public const int MaxTemplates = 8;
+
     /// <summary>The saved state for <paramref name="key"/>, or null when there is none yet.</summary>
     public static string? Find(MicrosandboxHome home, string key)
     {
         var state = Path.Combine(Directory(home), key, StateFile);
         return File.Exists(state) ? state : null;
+    }
+
+    /// <summary>Marks a template as used now (its directory's time orders <see cref="Prune"/>).</summary>
+    public static void Touch(string state)
+    {
+        try { System.IO.Directory.SetLastWriteTimeUtc(Path.GetDirectoryName(state)!, DateTime.UtcNow); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+
+    /// <summary>
+    /// Deletes the least recently used templates beyond <paramref name="keep"/> (each is tens of MiB). A clone that
+    /// is starting from one keeps working: QEMU has the state file open, and unlinking it does not take it away.
+    /// </summary>
+    public static void Prune(MicrosandboxHome home, int keep = MaxTemplates)
+    {
+        var root = Directory(home);
+        if (!System.IO.Directory.Exists(root)) return;
+        var saved = new DirectoryInfo(root).GetDirectories()
+            .Where(d => !d.Name.EndsWith(".tmp", StringComparison.Ordinal) && File.Exists(Path.Combine(d.FullName, StateFile)))
+            .OrderByDescending(d => d.LastWriteTimeUtc)
+            .ToList();
+        foreach (var old in saved.Skip(keep))
+        {
+            try
+            {
+                old.Delete(recursive: true);
+                File.Delete(old.FullName + ".lock");
+            }
+            catch (IOException) { }
+        }
     }
 
     /// <summary>Forgets a template (e.g. one this QEMU can no longer restore).</summary>
@@ -185,6 +219,7 @@ internal static class QemuTemplates
         System.IO.Directory.Move(staging, final);
         logger.LogInformation("snapshot template {Key} saved in {Seconds:0.0} s ({Size} MiB)", key,
             (DateTime.UtcNow - started).TotalSeconds, new FileInfo(Path.Combine(final, StateFile)).Length >> 20);
+        Prune(home);
     }
 
     // The agent opens its port once its modules are loaded, then blocks waiting for core.bootstrap: that moment,
