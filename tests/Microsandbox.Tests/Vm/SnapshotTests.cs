@@ -109,4 +109,30 @@ public sealed class SnapshotTests(ITestOutputHelper output) : IDisposable
         // The broken state is gone (a fresh template may already be on its way).
         Assert.False(File.Exists(state) && File.ReadAllBytes(state).AsSpan().SequenceEqual(garbage));
     }
+
+    [Fact]
+    public async Task Sandboxes_of_an_oci_image_resume_a_template_with_the_image_disk_copy_on_write()
+    {
+        VmEnvironment.RequireVm();
+        var image = Microsandbox.Tests.Images.TestImage.Create(
+            [Microsandbox.Tests.Images.TestImage.BusyboxLayer(), [Microsandbox.Tests.Images.TestImage.FileEntry("etc/motd", "from the image\n")]],
+            cmd: ["/bin/cat", "/etc/motd"]);
+        var archive = Path.Combine(_home.FullName, "image.tar");
+        image.WriteDockerSave(archive, "127.0.0.1:1/snap:1");
+        SandboxBuilder Oci(string marker) =>
+            new SandboxBuilder(VmEnvironment.UniqueName("snapoci-" + marker)).Image(archive).DisableNetwork().Hostname("oci-" + marker);
+
+        await using (var first = await Sandbox.CreateAsync(Oci("a"), Options(), Ct))
+        {
+            Assert.False(await ResumedAsync(first));
+            Assert.Equal(0, (await first.ShellAsync("echo changed > /etc/motd", Ct)).ExitCode);
+        }
+        await WaitForTemplateAsync();
+
+        await using var clone = await Sandbox.CreateAsync(Oci("b"), Options(), Ct);
+        Assert.True(await ResumedAsync(clone), "the OCI sandbox booted cold although a template of its shape exists");
+        var r = await clone.ShellAsync("hostname; cat /etc/motd", Ct);
+        // The first sandbox's write went to its own copy-on-write layer, never into the cached image disk.
+        Assert.Equal("oci-b\nfrom the image\n", r.Stdout);
+    }
 }
