@@ -12,4 +12,7 @@ public sealed class SandboxStartException : MicrosandboxException
 
     /// <summary>The sandbox that failed.</summary>
     public string SandboxName { get; }
+
+    /// <summary>The VMM itself ended before the guest was ready (as when it cannot resume a saved state).</summary>
+    internal bool VmmExitedBeforeReady { get; init; }
 }

@@ -32,6 +32,10 @@ internal sealed class QemuSandboxHost
     private StateStore? _store;
     private long _runId = -1;
     private bool _ready;
+    private bool _vmmExitedEarly;
+
+    /// <summary>Exit code of a sandbox process whose VMM ended before the guest agent was ready.</summary>
+    public const int VmmExitedBeforeReadyExitCode = 3;
     private readonly PrestartedVmm? _prestarted;
 
     public QemuSandboxHost(SandboxProcessArgs args, LaunchConfig launch, RuntimeLog log, PrestartedVmm? prestarted = null)
@@ -69,6 +73,7 @@ internal sealed class QemuSandboxHost
             StopVmm();
             Finish(reason, exitCode, detail);
         }
+        if (_vmmExitedEarly) return VmmExitedBeforeReadyExitCode;
         return reason is TerminationReason.Failed or TerminationReason.InternalError ? 1 : 0;
     }
 
@@ -122,17 +127,17 @@ internal sealed class QemuSandboxHost
     /// Starts QEMU with this process's stderr. Call it from the main thread: setpriv's parent-death signal is bound to
     /// the spawning thread, and the main thread lives exactly as long as this process.
     /// </summary>
-    internal static ChildProcess SpawnVmm(IReadOnlyList<string> argv, string? restoreState = null)
+    internal static ChildProcess SpawnVmm(IReadOnlyList<string> argv, string? restoreState = null, int output = 2)
     {
         // setpriv makes QEMU die with this process even on SIGKILL (PR_SET_PDEATHSIG survives exec).
         var program = File.Exists("/usr/bin/setpriv")
             ? new List<string> { "/usr/bin/setpriv", "--pdeathsig", "KILL", "--" }.Concat(argv).ToList()
             : argv.ToList();
-        if (restoreState is null) return ChildProcess.Start(program, [], stdout: 2, stderr: 2, newSession: false);
+        if (restoreState is null) return ChildProcess.Start(program, [], stdout: output, stderr: output, newSession: false);
         int state = Libc.Check(Libc.open(restoreState, Libc.O_RDONLY | Libc.O_CLOEXEC, 0), $"open {restoreState}");
         try
         {
-            return ChildProcess.Start(program, [(state, QemuTemplates.RestoreStateFd)], stdout: 2, stderr: 2, newSession: false);
+            return ChildProcess.Start(program, [(state, QemuTemplates.RestoreStateFd)], stdout: output, stderr: output, newSession: false);
         }
         finally
         {
@@ -149,7 +154,10 @@ internal sealed class QemuSandboxHost
 
         var acceptTask = _listener!.AcceptAsync(bootCts.Token).AsTask();
         if (await Task.WhenAny(acceptTask, qemuExit).ConfigureAwait(false) == qemuExit)
+        {
+            _vmmExitedEarly = true;
             throw new MicrosandboxException($"QEMU exited with code {qemuExit.Result} before attaching the agent port; see {Path.Combine(_launch.LogDir, "runtime.log")}");
+        }
         Socket guestSocket;
         try
         {
@@ -178,7 +186,10 @@ internal sealed class QemuSandboxHost
         var ready = relay.WaitReadyAsync(bootstrap, bootCts.Token);
         var first = await Task.WhenAny(ready, qemuExit).ConfigureAwait(false);
         if (first == qemuExit)
+        {
+            _vmmExitedEarly = true;
             throw new MicrosandboxException($"the guest stopped (QEMU exit code {qemuExit.Result}) before its agent was ready; guest console: {Tail(_consoleLog)}");
+        }
         try
         {
             await ready.ConfigureAwait(false);
@@ -190,6 +201,13 @@ internal sealed class QemuSandboxHost
         catch (AgentProtocolException e)
         {
             throw new MicrosandboxException($"the guest agent rejected its bootstrap: {e.Message}; guest console: {Tail(_consoleLog)}", e);
+        }
+        catch (Exception e) when (e is IOException or AgentConnectionException or ObjectDisposedException)
+        {
+            // The channel broke: if QEMU went away (e.g. it could not load a saved state), that is the VMM's failure.
+            if (await Task.WhenAny(qemuExit, Task.Delay(TimeSpan.FromSeconds(1))).ConfigureAwait(false) != qemuExit) throw;
+            _vmmExitedEarly = true;
+            throw new MicrosandboxException($"the guest stopped (QEMU exit code {qemuExit.Result}) before its agent was ready ({e.Message}); guest console: {Tail(_consoleLog)}", e);
         }
         relay.Start();
         _ready = true;

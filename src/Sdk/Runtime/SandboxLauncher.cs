@@ -23,12 +23,15 @@ internal static class SandboxLauncher
         {
             return await LaunchAsync(config, options, attempt, cancellationToken).ConfigureAwait(false);
         }
-        catch (SandboxStartException e) when (attempt.RestoredFrom is { } key)
+        catch (SandboxStartException e) when (attempt.RestoredFrom is { } key && e.VmmExitedBeforeReady)
         {
-            // A template this QEMU (or these assets) cannot resume: forget it and boot the ordinary way.
+            // QEMU could not resume the template (another QEMU build, changed assets): forget it and boot the
+            // ordinary way. Any other failure (a rejected bootstrap, a timeout) is the sandbox's own and is final.
             var logger = options.LoggerFactory.CreateLogger("Microsandbox.Sandbox");
             logger.LogWarning("snapshot template {Key} could not be resumed ({Reason}); dropping it and booting cold", key, e.Message);
             Engines.Qemu.QemuTemplates.Delete(options.Home, key);
+            // A kept failed sandbox (KeepFailedSandboxes) would otherwise block the retry under the same name.
+            await RemoveStoppedAsync(options.Home, config.Spec.Name, cancellationToken).ConfigureAwait(false);
             return await LaunchAsync(config, options, new LaunchAttempt(AllowRestore: false), cancellationToken).ConfigureAwait(false);
         }
     }
@@ -145,7 +148,10 @@ internal static class SandboxLauncher
             if (exited.IsCompleted)
                 throw new SandboxStartException(name, engine is Engines.Krun.KrunEngine
                     ? Engines.Krun.KrunDiagnostics.Explain(home.LogDirectory(name), exited.Result, KvmProbe.Current)
-                    : $"the sandbox process exited (code {exited.Result}) before its guest was ready: {Diagnostics(home, name)}");
+                    : $"the sandbox process exited (code {exited.Result}) before its guest was ready: {Diagnostics(home, name)}")
+                {
+                    VmmExitedBeforeReady = exited.Result == QemuSandboxHost.VmmExitedBeforeReadyExitCode,
+                };
             try
             {
                 // The relay socket appears the moment the guest is ready; a short poll is a stat() per tick, and

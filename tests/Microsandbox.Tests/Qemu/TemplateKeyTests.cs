@@ -36,6 +36,20 @@ public sealed class TemplateKeyTests : IDisposable
     }
 
     [Fact]
+    public void The_template_builder_boots_the_shape_without_the_first_sandboxs_ports_shares_or_sockets()
+    {
+        var launch = Launch("first", b => b.Volume("/data", m => m.Bind(Dir("mine"))).PortBind(IPAddress.Loopback, 18082, 80));
+        var built = launch.Qemu!.Argv.Select(a => QemuTemplates.TemplateArgument(a, launch, "/w/vm.sock", "/w/console.log", "/w/share")).ToList();
+        Assert.DoesNotContain(built, a => a.Contains("hostfwd", StringComparison.Ordinal));
+        Assert.DoesNotContain(built, a => a.Contains(Dir("mine"), StringComparison.Ordinal));
+        Assert.Contains(built, a => a.StartsWith("local,", StringComparison.Ordinal) && a.EndsWith(",path=/w/share", StringComparison.Ordinal));
+        Assert.Contains(built, a => a.Contains("path=/w/vm.sock", StringComparison.Ordinal));
+        Assert.DoesNotContain(built, a => a.Contains(launch.LogDir, StringComparison.Ordinal));
+        // The root disk stays copy-on-write; nothing the builder does reaches a sandbox's files.
+        Assert.All(built.Where(a => a.StartsWith("file=", StringComparison.Ordinal)), a => Assert.Contains(",snapshot=on", a));
+    }
+
+    [Fact]
     public void A_clone_is_the_same_argv_resuming_from_fd_3()
     {
         var launch = Launch("c", b => b);
@@ -53,7 +67,7 @@ public sealed class TemplatePruneTests : IDisposable
     public void Dispose() => _home.Delete(recursive: true);
 
     [Fact]
-    public void Pruning_keeps_the_most_recently_used_templates_and_ignores_unfinished_ones()
+    public void Pruning_keeps_the_most_recently_used_templates_and_clears_only_abandoned_staging()
     {
         var home = new Microsandbox.Host.MicrosandboxHome(_home.FullName);
         var root = QemuTemplates.Directory(home);
@@ -66,7 +80,8 @@ public sealed class TemplatePruneTests : IDisposable
         }
         var unfinished = Directory.CreateDirectory(Path.Combine(root, "key9.tmp"));
         File.WriteAllText(Path.Combine(unfinished.FullName, "state"), "partial");
-        unfinished.LastWriteTimeUtc = now.AddDays(-1);
+        var abandoned = Directory.CreateDirectory(Path.Combine(root, "key8.tmp"));
+        abandoned.LastWriteTimeUtc = now.AddDays(-1);
         QemuTemplates.Touch(Path.Combine(root, "key4", "state")); // used just now: survives
 
         QemuTemplates.Prune(home, keep: 2);
@@ -74,6 +89,7 @@ public sealed class TemplatePruneTests : IDisposable
         Assert.NotNull(QemuTemplates.Find(home, "key4"));
         Assert.NotNull(QemuTemplates.Find(home, "key0"));
         foreach (var gone in new[] { "key1", "key2", "key3" }) Assert.Null(QemuTemplates.Find(home, gone));
-        Assert.True(Directory.Exists(unfinished.FullName));
+        Assert.True(Directory.Exists(unfinished.FullName)); // a build may still be writing it
+        Assert.False(Directory.Exists(abandoned.FullName)); // left by a builder killed a day ago
     }
 }

@@ -25,6 +25,9 @@ internal static class QemuTemplates
     private const string StateFile = "state";
     private static readonly Lock s_gate = new();
     private static readonly Dictionary<string, Task> s_building = [];
+    // Shapes whose build failed recently: retried only after a pause, not on every cold boot.
+    private static readonly Dictionary<string, DateTime> s_failedAt = [];
+    private static readonly TimeSpan RetryFailedBuildAfter = TimeSpan.FromMinutes(10);
 
     /// <summary>Where a home keeps its templates.</summary>
     public static string Directory(MicrosandboxHome home) => Path.Combine(home.Root, "cache", "qemu-templates");
@@ -42,6 +45,8 @@ internal static class QemuTemplates
             if (normalised.StartsWith("local,", StringComparison.Ordinal)) normalised = WithoutOption(normalised, "path");
             if (normalised.StartsWith("user,", StringComparison.Ordinal)) normalised = WithoutOption(normalised, "hostfwd");
             text.Append(normalised).Append('\n');
+            // A guest keeps the capacity it saw: a disk resized in place is another shape.
+            if (DriveFile(arg) is { } drive) text.Append("size ").Append(new FileInfo(drive) is { Exists: true } d ? d.Length : -1).Append('\n');
         }
         foreach (var file in new[] { q.Binary, q.Kernel, q.Initrd })
         {
@@ -78,6 +83,11 @@ internal static class QemuTemplates
     {
         var root = Directory(home);
         if (!System.IO.Directory.Exists(root)) return;
+        // Staging left by a builder that was killed: nobody finishes it.
+        foreach (var stale in new DirectoryInfo(root).GetDirectories("*.tmp").Where(d => d.LastWriteTimeUtc < DateTime.UtcNow.AddHours(-1)))
+        {
+            try { stale.Delete(recursive: true); } catch (IOException) { }
+        }
         var saved = new DirectoryInfo(root).GetDirectories()
             .Where(d => !d.Name.EndsWith(".tmp", StringComparison.Ordinal) && File.Exists(Path.Combine(d.FullName, StateFile)))
             .OrderByDescending(d => d.LastWriteTimeUtc)
@@ -123,6 +133,7 @@ internal static class QemuTemplates
             if (Find(home, key) is not null) return Task.CompletedTask;
             var id = home.Root + "\n" + key;
             if (s_building.TryGetValue(id, out var running)) return running;
+            if (s_failedAt.TryGetValue(id, out var failed) && DateTime.UtcNow - failed < RetryFailedBuildAfter) return Task.CompletedTask;
             var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             // A dedicated thread: QEMU's parent-death signal is bound to the thread that starts it.
             var thread = new Thread(() =>
@@ -133,6 +144,7 @@ internal static class QemuTemplates
                 }
                 catch (Exception e)
                 {
+                    lock (s_gate) s_failedAt[id] = DateTime.UtcNow;
                     logger.LogWarning("snapshot template {Key} was not built: {Reason}", key, e.Message);
                 }
                 finally
@@ -169,20 +181,34 @@ internal static class QemuTemplates
         var vmSocket = Path.Combine(work, "vm.sock");
         var qmpSocket = Path.Combine(work, "qmp.sock");
         var migrationSocket = Path.Combine(work, "mig.sock");
+        var emptyShare = System.IO.Directory.CreateDirectory(Path.Combine(work, "share")).FullName;
         var argv = q.Argv
-            .Select(a => a.Replace(QemuCommandLine.Escape(QemuCommandLine.VmmSocketPath(launch.AgentSock)), QemuCommandLine.Escape(vmSocket), StringComparison.Ordinal)
-                          .Replace(QemuCommandLine.Escape(QemuCommandLine.ConsoleLogPath(launch.LogDir)), QemuCommandLine.Escape(Path.Combine(staging, "console.log")), StringComparison.Ordinal))
+            .Select(a => TemplateArgument(a, launch, vmSocket, Path.Combine(staging, "console.log"), emptyShare))
             .Concat(["-qmp", $"unix:{QemuCommandLine.Escape(qmpSocket)},server=on,wait=off"])
             .ToList();
 
         using var agentListener = new Socket(new SafeSocketHandle(Libc.ListenUnix(vmSocket, 1), ownsHandle: true));
         using var migrationListener = new Socket(new SafeSocketHandle(Libc.ListenUnix(migrationSocket, 1), ownsHandle: true));
-        var qemu = QemuSandboxHost.SpawnVmm(argv);
+        // QEMU's own messages go to the template's log, not to the output of the application that builds it.
+        var qemuLog = Path.Combine(staging, "qemu.log");
+        int logFd = Libc.Check(Libc.open(qemuLog, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_CLOEXEC, 0x1a4), $"open {qemuLog}");
+        ChildProcess qemu;
+        try
+        {
+            qemu = QemuSandboxHost.SpawnVmm(argv, output: logFd);
+        }
+        finally
+        {
+            Libc.close(logFd);
+        }
         Socket? agentPort = null;
+        bool quitSent = false;
         try
         {
             using var qmp = QmpClient.Connect(qmpSocket, TimeSpan.FromSeconds(30), () => !qemu.TryReap());
-            agentListener.ReceiveTimeout = 10_000;
+            // QEMU connects its agent chardev at start-up; a listener that never sees it must not hang this thread.
+            if (!agentListener.Poll(TimeSpan.FromSeconds(30), SelectMode.SelectRead))
+                throw new MicrosandboxException("the template's QEMU did not connect its agent port");
             agentPort = agentListener.Accept(); // held open, never written: the guest must not see a bootstrap
             WaitForAgentPort(qmp, qemu, TimeSpan.FromSeconds(Math.Max(10, q.ReadyTimeoutSecs)));
 
@@ -191,6 +217,8 @@ internal static class QemuTemplates
             var statePath = Path.Combine(staging, StateFile);
             var copy = Task.Run(() =>
             {
+                if (!migrationListener.Poll(TimeSpan.FromSeconds(60), SelectMode.SelectRead))
+                    throw new MicrosandboxException("QEMU did not open the migration stream");
                 using var incoming = migrationListener.Accept();
                 using var source = new NetworkStream(incoming, ownsSocket: false);
                 using var target = new FileStream(statePath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
@@ -199,16 +227,22 @@ internal static class QemuTemplates
             });
             qmp.Execute("migrate", new JsonObject { ["uri"] = $"unix:{migrationSocket}" });
             WaitForMigration(qmp, TimeSpan.FromSeconds(60));
-            qmp.Execute("quit");
+            qmp.Quit();
+            quitSent = true;
             if (!copy.Wait(TimeSpan.FromSeconds(30))) throw new MicrosandboxException("the saved state was not written in time");
             copy.GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is MicrosandboxException or IOException or SocketException)
+        {
+            throw new MicrosandboxException($"{e.Message}; QEMU said: {QemuSandboxHost.Tail(qemuLog, 5)}");
         }
         finally
         {
             agentPort?.Dispose();
             if (!qemu.TryReap())
             {
-                if (!qemu.WaitForExitAsync().Wait(TimeSpan.FromSeconds(5))) qemu.Kill();
+                // Only a QEMU that was told to quit gets time to do so.
+                if (!quitSent || !qemu.WaitForExitAsync().Wait(TimeSpan.FromSeconds(5))) qemu.Kill();
                 qemu.WaitForExitAsync().GetAwaiter().GetResult();
             }
             try { System.IO.Directory.Delete(work, recursive: true); } catch (IOException) { }
@@ -249,6 +283,33 @@ internal static class QemuTemplates
             Thread.Sleep(5);
         }
         throw new MicrosandboxException("saving the template did not finish in time");
+    }
+
+    // The builder boots the shape, not the first sandbox: its own sockets and console, no host ports (the sandbox may
+    // still hold them), an empty directory for every 9p share, and volumes copy-on-write (never the sandbox's data).
+    internal static string TemplateArgument(string arg, LaunchConfig launch, string vmSocket, string console, string emptyShare)
+    {
+        var a = arg.Replace(QemuCommandLine.Escape(QemuCommandLine.VmmSocketPath(launch.AgentSock)), QemuCommandLine.Escape(vmSocket), StringComparison.Ordinal)
+            .Replace(QemuCommandLine.Escape(QemuCommandLine.ConsoleLogPath(launch.LogDir)), QemuCommandLine.Escape(console), StringComparison.Ordinal);
+        if (a.StartsWith("local,", StringComparison.Ordinal)) return WithoutOption(a, "path") + ",path=" + QemuCommandLine.Escape(emptyShare);
+        if (a.StartsWith("user,", StringComparison.Ordinal)) return WithoutOption(a, "hostfwd");
+        if (DriveFile(a) is not null && !a.Contains(",snapshot=on", StringComparison.Ordinal) && !a.Contains(",readonly=on", StringComparison.Ordinal))
+            return a + ",snapshot=on";
+        return a;
+    }
+
+    // The image path of a "-drive file=PATH,…" value (commas inside the path are doubled), or null.
+    private static string? DriveFile(string arg)
+    {
+        if (!arg.StartsWith("file=", StringComparison.Ordinal)) return null;
+        var path = new StringBuilder();
+        for (int i = 5; i < arg.Length; i++)
+        {
+            if (arg[i] == ',' && i + 1 < arg.Length && arg[i + 1] == ',') { path.Append(','); i++; continue; }
+            if (arg[i] == ',') break;
+            path.Append(arg[i]);
+        }
+        return path.ToString();
     }
 
     // "local,id=fs0,path=/x,security_model=none" → without the path=… option (commas inside values are doubled).

@@ -16,6 +16,9 @@ internal sealed class QmpClient : IDisposable
     private readonly StreamReader _reader;
     private readonly NetworkStream _stream;
 
+    /// <summary>How long QEMU may take to answer one command.</summary>
+    public static readonly TimeSpan ReplyTimeout = TimeSpan.FromSeconds(30);
+
     private QmpClient(Socket socket)
     {
         _socket = socket;
@@ -33,15 +36,31 @@ internal sealed class QmpClient : IDisposable
             try
             {
                 socket.Connect(new UnixDomainSocketEndPoint(path));
-                var client = new QmpClient(socket);
-                client.ReadMessage(); // greeting: {"QMP": {...}}
-                client.Execute("qmp_capabilities");
-                return client;
             }
             catch (SocketException) when (DateTime.UtcNow < deadline && vmmAlive())
             {
                 socket.Dispose();
                 Thread.Sleep(5);
+                continue;
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+            // A wedged QEMU must not hold this thread (and the template's build lock) for ever.
+            socket.ReceiveTimeout = (int)ReplyTimeout.TotalMilliseconds;
+            var client = new QmpClient(socket);
+            try
+            {
+                client.ReadMessage(); // greeting: {"QMP": {...}}
+                client.Execute("qmp_capabilities");
+                return client;
+            }
+            catch
+            {
+                client.Dispose();
+                throw;
             }
         }
     }
@@ -65,9 +84,30 @@ internal sealed class QmpClient : IDisposable
         }
     }
 
+    /// <summary>Asks QEMU to exit; a monitor that closes instead of answering has done just that.</summary>
+    public void Quit()
+    {
+        try
+        {
+            Execute("quit");
+        }
+        catch (Exception e) when (e is MicrosandboxException or IOException)
+        {
+        }
+    }
+
     private JsonObject ReadMessage()
     {
-        var line = _reader.ReadLine() ?? throw new MicrosandboxException("QEMU closed its QMP monitor");
+        string? line;
+        try
+        {
+            line = _reader.ReadLine();
+        }
+        catch (IOException e)
+        {
+            throw new MicrosandboxException($"QEMU's QMP monitor did not answer: {e.Message}");
+        }
+        if (line is null) throw new MicrosandboxException("QEMU closed its QMP monitor");
         return JsonNode.Parse(line) as JsonObject ?? throw new MicrosandboxException($"unexpected QMP line: {line}");
     }
 
