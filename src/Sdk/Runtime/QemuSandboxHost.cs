@@ -34,7 +34,7 @@ internal sealed class QemuSandboxHost
     private bool _ready;
     private bool _vmmExitedEarly;
 
-    /// <summary>Exit code of a sandbox process whose VMM ended before the guest agent was ready.</summary>
+    /// <summary>Exit code of a sandbox process whose VMM failed (non-zero exit) before the guest agent was ready.</summary>
     public const int VmmExitedBeforeReadyExitCode = 3;
     private readonly PrestartedVmm? _prestarted;
 
@@ -155,7 +155,8 @@ internal sealed class QemuSandboxHost
         var acceptTask = _listener!.AcceptAsync(bootCts.Token).AsTask();
         if (await Task.WhenAny(acceptTask, qemuExit).ConfigureAwait(false) == qemuExit)
         {
-            _vmmExitedEarly = true;
+            // A guest that powers itself off (a refused bootstrap) exits QEMU with 0; a VMM failure does not.
+            _vmmExitedEarly = qemuExit.Result != 0;
             throw new MicrosandboxException($"QEMU exited with code {qemuExit.Result} before attaching the agent port; see {Path.Combine(_launch.LogDir, "runtime.log")}");
         }
         Socket guestSocket;
@@ -187,7 +188,12 @@ internal sealed class QemuSandboxHost
         var first = await Task.WhenAny(ready, qemuExit).ConfigureAwait(false);
         if (first == qemuExit)
         {
-            _vmmExitedEarly = true;
+            // A guest that refuses its bootstrap says so and powers off: its own words beat QEMU's exit.
+            await Task.WhenAny(ready, Task.Delay(TimeSpan.FromMilliseconds(500))).ConfigureAwait(false);
+            if (ready.Exception?.InnerException is AgentProtocolException rejected)
+                throw new MicrosandboxException($"the guest agent rejected its bootstrap: {rejected.Message}; guest console: {Tail(_consoleLog)}", rejected);
+            // A guest that powers itself off (a refused bootstrap) exits QEMU with 0; a VMM failure does not.
+            _vmmExitedEarly = qemuExit.Result != 0;
             throw new MicrosandboxException($"the guest stopped (QEMU exit code {qemuExit.Result}) before its agent was ready; guest console: {Tail(_consoleLog)}");
         }
         try
@@ -206,7 +212,8 @@ internal sealed class QemuSandboxHost
         {
             // The channel broke: if QEMU went away (e.g. it could not load a saved state), that is the VMM's failure.
             if (await Task.WhenAny(qemuExit, Task.Delay(TimeSpan.FromSeconds(1))).ConfigureAwait(false) != qemuExit) throw;
-            _vmmExitedEarly = true;
+            // A guest that powers itself off (a refused bootstrap) exits QEMU with 0; a VMM failure does not.
+            _vmmExitedEarly = qemuExit.Result != 0;
             throw new MicrosandboxException($"the guest stopped (QEMU exit code {qemuExit.Result}) before its agent was ready ({e.Message}); guest console: {Tail(_consoleLog)}", e);
         }
         relay.Start();

@@ -135,4 +135,23 @@ public sealed class SnapshotTests(ITestOutputHelper output) : IDisposable
         // The first sandbox's write went to its own copy-on-write layer, never into the cached image disk.
         Assert.Equal("oci-b\nfrom the image\n", r.Stdout);
     }
+
+    [Fact]
+    public async Task A_clone_whose_own_bootstrap_fails_keeps_the_template_and_reports_its_own_error()
+    {
+        VmEnvironment.RequireVm();
+        SandboxBuilder Plain(string marker) =>
+            new SandboxBuilder(VmEnvironment.UniqueName("snapkeep-" + marker)).Image(BuiltinImages.Busybox).DisableNetwork();
+        await using (var first = await Sandbox.CreateAsync(Plain("a"), Options(), Ct)) { }
+        var state = await WaitForTemplateAsync();
+
+        // Same shape (tmpfs mounts live in the bootstrap, not on the QEMU command line), but a mount the guest refuses.
+        var error = await Assert.ThrowsAsync<SandboxStartException>(() =>
+            Sandbox.CreateAsync(Plain("b").Volume("/etc/passwd", m => m.Tmpfs()), Options(), Ct));
+        Assert.Contains("bootstrap", error.Message, StringComparison.Ordinal);
+        Assert.True(File.Exists(state), "a sandbox's own failure must not cost its shape the template");
+
+        await using var next = await Sandbox.CreateAsync(Plain("c"), Options(), Ct);
+        Assert.True(await ResumedAsync(next));
+    }
 }
