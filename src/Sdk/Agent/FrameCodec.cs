@@ -98,38 +98,6 @@ public static class FrameCodec
         await stream.FlushAsync(cancellationToken);
     }
 
-    /// <summary>
-    /// Reads one frame as its exact wire bytes (length prefix included), for forwarding without re-encoding.
-    /// Returns null at a clean end of stream.
-    /// </summary>
-    internal static async ValueTask<byte[]?> ReadWireAsync(Stream stream, CancellationToken cancellationToken)
-    {
-        var prefix = new byte[AgentProtocol.LengthPrefixSize];
-        var got = await stream.ReadAtLeastAsync(prefix, prefix.Length, throwOnEndOfStream: false, cancellationToken);
-        if (got == 0)
-        {
-            return null;
-        }
-
-        if (got < prefix.Length)
-        {
-            throw new AgentProtocolException($"agent stream ended inside a frame's length prefix ({got} of 4 bytes)");
-        }
-
-        var frameLength = BinaryPrimitives.ReadUInt32BigEndian(prefix);
-        ValidateLength(frameLength);
-        var wire = new byte[AgentProtocol.LengthPrefixSize + frameLength];
-        prefix.CopyTo(wire, 0);
-        got = await stream.ReadAtLeastAsync(wire.AsMemory(AgentProtocol.LengthPrefixSize), (int)frameLength, throwOnEndOfStream: false, cancellationToken);
-        if (got < frameLength)
-        {
-            throw new AgentProtocolException(
-                $"agent stream ended inside a frame: got {got} of {frameLength} bytes after the length prefix");
-        }
-
-        return wire;
-    }
-
     /// <summary>Reads the id and flags of a complete wire frame (length prefix included) without copying it.</summary>
     internal static (uint Id, byte Flags) PeekHeader(ReadOnlySpan<byte> wire) =>
         (BinaryPrimitives.ReadUInt32BigEndian(wire[4..]), wire[8]);
