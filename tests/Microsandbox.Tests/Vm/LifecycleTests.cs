@@ -93,12 +93,15 @@ public sealed class LifecycleTests(ITestOutputHelper output)
         Assert.NotEmpty(QemuProcessesFor(name));
 
         creator.Kill(); // SIGKILL: no chance to clean up; the sandbox process's watchdog must.
+        // The sandbox process removes the row, then exits, which releases its lifecycle lock: all three within 5 s.
+        var home = new MicrosandboxHome(VmEnvironment.Home);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
-        while (DateTime.UtcNow < deadline && (QemuProcessesFor(name).Count > 0 || await SandboxRowAsync(name) is not null))
+        while (DateTime.UtcNow < deadline
+               && (QemuProcessesFor(name).Count > 0 || await SandboxRowAsync(name) is not null || Microsandbox.Spawn.LifecycleLock.IsHeld(home, name)))
             await Task.Delay(100, Ct);
         Assert.Empty(QemuProcessesFor(name));
         Assert.Null(await SandboxRowAsync(name)); // ephemeral: its rows are gone, not left Running
-        Assert.False(Microsandbox.Spawn.LifecycleLock.IsHeld(new MicrosandboxHome(VmEnvironment.Home), name));
+        Assert.False(Microsandbox.Spawn.LifecycleLock.IsHeld(home, name));
     }
 
     private static async Task<RunRecord> LastRunAsync(long sandboxId)
