@@ -5,24 +5,15 @@ namespace Microsandbox.MSBuild;
 /// <summary>
 /// <c>&lt;MicrosandboxRun Image="…" Command="…" Arguments="…" /&gt;</c>: boots a throwaway microVM, runs one command
 /// with its output streamed to the build log, and removes the VM. A non-zero exit code fails the build (MSBX001)
-/// unless <see cref="IgnoreExitCode"/> is set; <c>ContinueOnError</c> works as for any task.
+/// unless <see cref="SandboxCommandTask.IgnoreExitCode"/> is set; <c>ContinueOnError</c> works as for any task.
 /// </summary>
-public sealed class MicrosandboxRun : SandboxTask
+public sealed class MicrosandboxRun : SandboxCommandTask
 {
     /// <summary>Root filesystem: an OCI reference, or a directory or disk image (relative to the project); empty for the built-in busybox image.</summary>
     public string? Image { get; set; }
 
     /// <summary>Sandbox name; empty for a generated one.</summary>
     public string? Name { get; set; }
-
-    /// <summary>The program to run (or use <see cref="Script"/>).</summary>
-    public string? Command { get; set; }
-
-    /// <summary>A shell script run as <c>/bin/sh -c SCRIPT</c> instead of <see cref="Command"/> (MSBuild splits <see cref="Arguments"/> on <c>;</c>, a script is taken whole).</summary>
-    public string? Script { get; set; }
-
-    /// <summary>Its arguments, one per item (never re-split on spaces).</summary>
-    public string[]? Arguments { get; set; }
 
     /// <summary>Virtual CPUs (0: default).</summary>
     public int Cpus { get; set; }
@@ -42,26 +33,6 @@ public sealed class MicrosandboxRun : SandboxTask
     /// <summary>Working directory in the guest.</summary>
     public string? Workdir { get; set; }
 
-    /// <summary>Seconds the command may run (0: no limit); on expiry it is killed and the build fails (MSBX003).</summary>
-    public int Timeout { get; set; }
-
-    /// <summary>Report a non-zero exit code in <see cref="ExitCode"/> without failing.</summary>
-    public bool IgnoreExitCode { get; set; }
-
-    /// <summary>Importance of stdout lines: High (default), Normal or Low.</summary>
-    public string? StandardOutputImportance { get; set; }
-
-    /// <summary>Importance of stderr lines: High (default), Normal or Low.</summary>
-    public string? StandardErrorImportance { get; set; }
-
-    /// <summary>The command's exit code.</summary>
-    [Output]
-    public int ExitCode { get; private set; } = -1;
-
-    /// <summary>Everything the command wrote to stdout.</summary>
-    [Output]
-    public string StandardOutput { get; private set; } = "";
-
     /// <summary>The sandbox the command ran in.</summary>
     [Output]
     public string SandboxName { get; private set; } = "";
@@ -69,12 +40,13 @@ public sealed class MicrosandboxRun : SandboxTask
     private protected override async Task<bool> ExecuteAsync(CancellationToken cancellationToken)
     {
         var sandbox = ParseSandbox(Name, Image, Cpus, Memory, Env, Mounts, Ports, Workdir);
-        var command = ParseCommand(Command, Script, Arguments, null, null, Timeout);
         var orchestrator = CreateOrchestrator();
-        var result = await orchestrator.RunAsync(sandbox, command, CreateSink(StandardOutputImportance, StandardErrorImportance), cancellationToken);
-        ExitCode = result.ExitCode;
-        StandardOutput = result.StandardOutput;
-        SandboxName = result.SandboxName;
-        return CheckExitCode(command, result, IgnoreExitCode);
+        // Env and Workdir belong to the sandbox here (ParseSandbox), not to the command.
+        return await RunCommandAsync(null, null, async (command, sink, ct) =>
+        {
+            var result = await orchestrator.RunAsync(sandbox, command, sink, ct);
+            SandboxName = result.SandboxName;
+            return result;
+        }, cancellationToken);
     }
 }
