@@ -748,10 +748,40 @@ static int is_dir(const char *path)
 }
 
 /* Assembles the guest root at /newroot and moves it over /. */
+/* Set by boot_prepare_initramfs_root: /newroot already holds the built-in image, or why moving it there failed. */
+static int g_root_prepared;
+static char g_root_prepare_error[256];
+
+void boot_prepare_initramfs_root(void)
+{
+    /* Before the port opens, so a snapshot template is saved with the move already done and every clone skips it
+     * (it is the largest part of the bootstrap under emulation). A 9p root share, when present, takes precedence as
+     * in mount_root; a bootstrap that names another root detaches this tmpfs again. */
+    if (!is_dir(INITRAMFS_ROOT) || have_9p_tag(ROOT_FS_TAG))
+        return;
+    mkdir("/newroot", 0755);
+    if (mount("tmpfs", "/newroot", "tmpfs", MS_RELATIME, "mode=755") < 0) {
+        snprintf(g_root_prepare_error, sizeof(g_root_prepare_error), "mount tmpfs root: %s", strerror(errno));
+        return;
+    }
+    g_root_prepared = 1;
+    if (move_tree(INITRAMFS_ROOT, "/newroot") < 0)
+        snprintf(g_root_prepare_error, sizeof(g_root_prepare_error), "move %s into the tmpfs root: %s",
+                 INITRAMFS_ROOT, strerror(errno));
+}
+
 static int mount_root(const bootstrap_t *bs)
 {
     mkdir("/newroot", 0755);
     char dev[300];
+    int other_root = bs->root_kind && (!strcmp(bs->root_kind, "disk-image") || !strcmp(bs->root_kind, "oci-erofs"));
+    if (g_root_prepared && other_root) {
+        if (umount2("/newroot", MNT_DETACH) < 0)
+            return fail("detach the prepared initramfs root: %s", strerror(errno));
+        g_root_prepared = 0;
+    }
+    if (g_root_prepared && g_root_prepare_error[0])
+        return fail("%s", g_root_prepare_error);
     if (bs->root_kind && !strcmp(bs->root_kind, "disk-image")) {
         if (resolve_block(bs->root_device, dev, sizeof(dev)) < 0 ||
             mount_block(dev, "/newroot", bs->root_fstype, 0, 0) < 0)
@@ -789,6 +819,8 @@ static int mount_root(const bootstrap_t *bs)
     } else if (have_9p_tag(ROOT_FS_TAG)) {
         if (mount_9p(ROOT_FS_TAG, "/newroot", 0, "cache=mmap") < 0)
             return -1;
+    } else if (g_root_prepared) {
+        /* the built-in image was moved into its tmpfs before the port opened */
     } else if (is_dir(INITRAMFS_ROOT)) {
         /* The built-in image rides in the initramfs (a second cpio appended by the host): no disk, no filesystem
          * module. It moves into a tmpfs of its own rather than being bound in place, because tools (busybox df)

@@ -724,6 +724,9 @@ int main(void)
     if (debug)
         logmsg("modules loaded at %.3fs", boottime_ns() / 1e9);
 
+    boot_prepare_initramfs_root();
+    if (debug)
+        logmsg("root prepared at %.3fs", boottime_ns() / 1e9);
     g_port = open_port();
     if (debug)
         logmsg("agent port open at %.3fs", boottime_ns() / 1e9);
