@@ -10,8 +10,12 @@ namespace Microsandbox.Xunit;
 public sealed class SandboxFactAttribute : global::Xunit.FactAttribute
 {
     /// <summary>Creates the attribute.</summary>
+#if XUNIT_V2
+    public SandboxFactAttribute()
+#else
     public SandboxFactAttribute([CallerFilePath] string? sourceFilePath = null, [CallerLineNumber] int sourceLineNumber = -1)
         : base(sourceFilePath, sourceLineNumber)
+#endif
     {
         Skip = SandboxEngineAvailability.SkipReason;
     }
@@ -22,8 +26,12 @@ public sealed class SandboxFactAttribute : global::Xunit.FactAttribute
 public sealed class SandboxTheoryAttribute : global::Xunit.TheoryAttribute
 {
     /// <summary>Creates the attribute.</summary>
+#if XUNIT_V2
+    public SandboxTheoryAttribute()
+#else
     public SandboxTheoryAttribute([CallerFilePath] string? sourceFilePath = null, [CallerLineNumber] int sourceLineNumber = -1)
         : base(sourceFilePath, sourceLineNumber)
+#endif
     {
         Skip = SandboxEngineAvailability.SkipReason;
     }

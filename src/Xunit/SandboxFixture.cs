@@ -1,17 +1,24 @@
 using Microsandbox.Engines;
+#if XUNIT_V2
+using Xunit.Abstractions;
+using LifetimeTask = System.Threading.Tasks.Task;
+#else
 using Xunit.Sdk;
+using LifetimeTask = System.Threading.Tasks.ValueTask;
+#endif
 
 namespace Microsandbox.Xunit;
 
 /// <summary>
 /// One booted sandbox shared by the tests of a class (<c>IClassFixture</c>), a collection (<c>ICollectionFixture</c>)
-/// or the whole assembly (<c>[assembly: AssemblyFixture(…)]</c>). Subclass it and override <see cref="Configure"/>
+/// or the whole assembly (<c>[assembly: AssemblyFixture(…)]</c>, xUnit v3). Subclass it and override <see cref="Configure"/>
 /// (or <see cref="DefinitionName"/>), or use <see cref="SandboxFixture{TDefinition}"/>.
 /// <para>
 /// A start failure does not fail the fixture: it is kept, and every test that reads <see cref="Sandbox"/> fails with
 /// the real cause and the guest's logs. When no engine can run here, reading <see cref="Sandbox"/> skips the test
-/// with the engine's reason. Boot and stop logs go to diagnostic messages (the <see cref="IMessageSink"/> given to the
-/// constructor, else the test context's).
+/// with the engine's reason (xUnit v3; under v2, whose tests cannot skip themselves once running, mark them
+/// <see cref="SandboxFactAttribute"/> and they are skipped before they start). Boot and stop logs go to diagnostic
+/// messages (the <see cref="IMessageSink"/> given to the constructor, else the test context's).
 /// </para>
 /// </summary>
 public class SandboxFixture : global::Xunit.IAsyncLifetime
@@ -54,14 +61,14 @@ public class SandboxFixture : global::Xunit.IAsyncLifetime
     {
         get
         {
-            if (_skipReason is not null) global::Xunit.Assert.Skip(_skipReason);
+            if (_skipReason is not null) SkipTest(_skipReason);
             if (_startFailure is not null) throw Rethrowable(_startFailure);
             return _sandbox ?? throw new InvalidOperationException("the sandbox fixture has not been initialised (xUnit calls InitializeAsync before the tests)");
         }
     }
 
     /// <summary>Boots the sandbox; a failure is kept for the tests rather than thrown.</summary>
-    public virtual async ValueTask InitializeAsync()
+    public virtual async LifetimeTask InitializeAsync()
     {
         SandboxFactory factory;
         try
@@ -81,7 +88,7 @@ public class SandboxFixture : global::Xunit.IAsyncLifetime
         }
         try
         {
-            _sandbox = await factory.CreateAsync(DefinitionName, Configure, _logs, global::Xunit.TestContext.Current.CancellationToken);
+            _sandbox = await factory.CreateAsync(DefinitionName, Configure, _logs, TestLogTargets.CurrentTestCancellation);
             await OnStartedAsync(_sandbox);
         }
         catch (Exception e) when (e is MicrosandboxException or IOException or InvalidOperationException)
@@ -95,10 +102,20 @@ public class SandboxFixture : global::Xunit.IAsyncLifetime
     protected virtual ValueTask OnStartedAsync(Sandbox sandbox) => ValueTask.CompletedTask;
 
     /// <summary>Stops the sandbox (and removes it: test sandboxes are ephemeral unless the options keep them).</summary>
-    public virtual async ValueTask DisposeAsync()
+    public virtual async LifetimeTask DisposeAsync()
     {
         if (_sandbox is not null) await _sandbox.DisposeAsync();
         GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Ends the calling test as skipped (v3), or fails it saying how to have it skipped (v2).</summary>
+    internal static void SkipTest(string reason)
+    {
+#if XUNIT_V2
+        throw new InvalidOperationException(reason + " (mark the test [SandboxFact] or [SandboxTheory] to have it skipped)");
+#else
+        global::Xunit.Assert.Skip(reason);
+#endif
     }
 
     // The same exception object is rethrown by many tests; a fresh wrapper keeps each test's stack trace its own.

@@ -202,6 +202,9 @@ public sealed class SandboxLease : IAsyncDisposable
     /// <summary>How long the test waited for it.</summary>
     public TimeSpan Waited { get; }
 
+    /// <summary>Sends the sandbox's log lines to <paramref name="target"/> until the lease is returned.</summary>
+    internal void RouteLogsTo(Action<string> target) => _logs.Target = target;
+
     /// <summary>Returns the sandbox; the pool stops and removes it in the background.</summary>
     public ValueTask DisposeAsync() =>
         Interlocked.Exchange(ref _returned, 1) == 0 ? _pool.ReturnAsync(Sandbox, _logs) : ValueTask.CompletedTask;

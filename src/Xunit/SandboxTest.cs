@@ -1,4 +1,10 @@
 using Microsandbox.Engines;
+#if XUNIT_V2
+using Xunit.Abstractions;
+using LifetimeTask = System.Threading.Tasks.Task;
+#else
+using LifetimeTask = System.Threading.Tasks.ValueTask;
+#endif
 
 namespace Microsandbox.Xunit;
 
@@ -6,12 +12,19 @@ namespace Microsandbox.Xunit;
 /// A base class giving each test its own fresh sandbox, taken from a pool booted ahead in the background (see
 /// <see cref="SandboxPool"/>), so per-test isolation costs close to a shared fixture. Override
 /// <see cref="DefinitionName"/> or <see cref="Configure"/> to choose what boots (both must not depend on instance
-/// state: one pool serves the whole class). The sandbox's logs go to the test's output.
+/// state: one pool serves the whole class). The sandbox's logs go to the test's output (under xUnit v2, to the
+/// <c>ITestOutputHelper</c> the test class passes to the constructor).
 /// </summary>
 public abstract class SandboxTest : global::Xunit.IAsyncLifetime
 {
     private SandboxLease? _lease;
     private SandboxPool? _pool;
+#if XUNIT_V2
+    private readonly ITestOutputHelper? _output;
+
+    /// <summary>Creates the test; pass xUnit's <paramref name="output"/> to receive the sandbox's logs.</summary>
+    protected SandboxTest(ITestOutputHelper? output = null) => _output = output;
+#endif
 
     /// <summary>The registered definition (<c>AddSandbox(name, …)</c>) to start from; null for the defaults alone.</summary>
     protected virtual string? DefinitionName => null;
@@ -32,18 +45,24 @@ public abstract class SandboxTest : global::Xunit.IAsyncLifetime
     protected SandboxPool Pool => _pool ?? throw new InvalidOperationException("the pool is available once xUnit has called InitializeAsync");
 
     /// <summary>Takes a sandbox from the class's pool; skips the test when no engine can run here.</summary>
-    public virtual async ValueTask InitializeAsync()
+    public virtual async LifetimeTask InitializeAsync()
     {
         var factory = ResolveFactory();
-        if (factory.EngineUnavailableReason is { } why) global::Xunit.Assert.Skip("no sandbox engine can run on this host: " + why);
+        if (factory.EngineUnavailableReason is { } why) SandboxFixture.SkipTest("no sandbox engine can run on this host: " + why);
         _pool = factory.GetPool(GetType().FullName + "|" + DefinitionName, DefinitionName, Configure);
-        _lease = await _pool.AcquireAsync(global::Xunit.TestContext.Current.CancellationToken);
-        global::Xunit.TestContext.Current.TestOutputHelper?.WriteLine(
+        _lease = await _pool.AcquireAsync(TestLogTargets.CurrentTestCancellation);
+#if XUNIT_V2
+        var output = _output;
+        if (output is not null) _lease.RouteLogsTo(output.WriteLine);
+#else
+        var output = global::Xunit.TestContext.Current.TestOutputHelper;
+#endif
+        output?.WriteLine(
             $"sandbox {_lease.Sandbox.Name}: {(_lease.WasPrebooted ? "booted ahead, ready when asked" : "not ready when asked")}, waited {_lease.Waited.TotalMilliseconds:0} ms");
     }
 
     /// <summary>Hands the sandbox back; the pool stops and removes it off the test's path.</summary>
-    public virtual async ValueTask DisposeAsync()
+    public virtual async LifetimeTask DisposeAsync()
     {
         if (_lease is not null) await _lease.DisposeAsync();
         GC.SuppressFinalize(this);
