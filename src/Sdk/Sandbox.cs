@@ -75,6 +75,15 @@ public sealed partial class Sandbox : IAsyncDisposable
         return SandboxLauncher.LaunchAsync(builder.Build(), options ?? SandboxOptions.Default, cancellationToken);
     }
 
+    /// <summary>
+    /// Waits for the snapshot templates this process is saving in the background (see
+    /// <see cref="SandboxOptions.BootFromSnapshot"/>) to be saved or to fail. The save runs a VM of its own inside this
+    /// process, so a process that ends first abandons it and the next one boots cold again; short-lived callers (a
+    /// command-line run) await this before exiting. Completes at once when nothing is being saved.
+    /// </summary>
+    public static Task WaitForSnapshotTemplatesAsync(CancellationToken cancellationToken = default) =>
+        Engines.Qemu.QemuTemplates.WhenBuildsDoneAsync().WaitAsync(cancellationToken);
+
     internal static Sandbox Attach(SandboxSpec spec, long id, EngineChoice engine, SandboxOptions options, ILogger logger,
         SpawnedSandbox process, AgentClient agent, IReadOnlyList<PublishedPortSpec> ports) =>
         new(spec, id, engine, options, logger, process, agent, ports);

@@ -120,6 +120,12 @@ public sealed class SandboxFactory : IAsyncDisposable, IDisposable
         var pools = _pools.Values.ToArray();
         _pools.Clear();
         await Task.WhenAll(pools.Select(p => p.DisposeAsync().AsTask())).ConfigureAwait(false);
+        // A run shorter than a template save would otherwise abandon it, and the next run would boot cold again.
+        try
+        {
+            await Sandbox.WaitForSnapshotTemplatesAsync().WaitAsync(Options.BootTimeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException) { }
     }
 
     /// <summary>Blocking form of <see cref="DisposeAsync"/>, for containers disposed synchronously.</summary>

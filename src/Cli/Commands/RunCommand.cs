@@ -54,10 +54,18 @@ public static class RunCommand
                     .SetMinimumLevel(parse.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning);
             });
             var options = new SandboxOptions { Engine = parse.GetValue(engine), LoggerFactory = loggerFactory };
-            await using var sandbox = await Sandbox.CreateAsync(builder, options, ct);
-            var stdout = Console.OpenStandardOutput();
-            var stderr = Console.OpenStandardError();
-            int code = await sandbox.ExecStreamingAsync(new ExecCommand(argv[0]) { Arguments = argv[1..] }, stdout, stderr, ct);
+            int code;
+            await using (var sandbox = await Sandbox.CreateAsync(builder, options, ct))
+            {
+                var stdout = Console.OpenStandardOutput();
+                var stderr = Console.OpenStandardError();
+                code = await sandbox.ExecStreamingAsync(new ExecCommand(argv[0]) { Arguments = argv[1..] }, stdout, stderr, ct);
+            }
+            // With MSB_SNAPSHOTS=1 the first run of a shape saves its template in this process: finish it, or every
+            // run would boot cold and start the save again. Ctrl+C abandons it.
+            var saving = Sandbox.WaitForSnapshotTemplatesAsync(ct);
+            if (!saving.IsCompleted) loggerFactory.CreateLogger("microsandbox").LogInformation("saving the snapshot template for later runs");
+            await saving;
             return code;
         });
         return run;

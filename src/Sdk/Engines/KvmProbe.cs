@@ -39,7 +39,10 @@ public static class KvmProbe
     public static KvmStatus Probe(QemuAssets? assets)
     {
         if (!File.Exists("/dev/kvm"))
-            return new KvmStatus(false, "/dev/kvm does not exist (no KVM module or not a Linux host)");
+            // Without VT-x/AMD-V, loading a KVM module would not help: say so rather than only that the device is missing.
+            return new KvmStatus(false, HostCpu.HasVirtualizationExtensions()
+                ? "/dev/kvm does not exist (no KVM module or not a Linux host)"
+                : "/dev/kvm does not exist and the CPU has no VT-x/AMD-V (no vmx/svm flag in /proc/cpuinfo), so no KVM guest can run");
         if (!HostCpu.HasVirtualizationExtensions())
             return new KvmStatus(false, "/dev/kvm exists but the CPU has no VT-x/AMD-V (no vmx/svm flag in /proc/cpuinfo), so no KVM guest can run");
         try

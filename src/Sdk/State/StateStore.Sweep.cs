@@ -63,7 +63,27 @@ public sealed partial class StateStore
             }
         }
 
+        await CloseOrphanRunsAsync(isProcessAlive, cancellationToken);
         return closed;
+    }
+
+    // A run still marked Running under a sandbox that no longer is: its process died before it could write its end
+    // (msb aborting on a host without /dev/kvm leaves exactly this). A dead pid is proof enough; a live one is left.
+    private async Task CloseOrphanRunsAsync(Func<int, bool> isProcessAlive, CancellationToken cancellationToken)
+    {
+        await using var connection = await ConnectAsync(cancellationToken);
+        var orphans = await QueryAsync(connection, null,
+            "SELECT run.id, run.pid, sandbox.name FROM run JOIN sandbox ON sandbox.id = run.sandbox_id " +
+            "WHERE run.status = 'Running' AND run.pid IS NOT NULL AND sandbox.status NOT IN ('Running', 'Draining') ORDER BY run.id",
+            reader => (Id: reader.GetInt64(0), Pid: reader.GetInt32(1), Name: reader.GetString(2)),
+            cancellationToken);
+        foreach (var orphan in orphans.Where(o => !isProcessAlive(o.Pid)))
+        {
+            await ExecuteAsync(connection, null,
+                "UPDATE run SET status = 'Terminated', termination_reason = $reason, terminated_at = $now WHERE id = $id AND status = 'Running'",
+                cancellationToken, ("$reason", StateText.From(TerminationReason.InternalError)), ("$now", Now()), ("$id", orphan.Id));
+            _logger.LogInformation("Run {Run} of stopped sandbox {Name} had no live process (pid {Pid}); marked Terminated", orphan.Id, orphan.Name, orphan.Pid);
+        }
     }
 
     /// <summary>msb's per-sandbox lifecycle lock: <c>&lt;home&gt;/run/locks/&lt;first 32 hex of sha256(name)&gt;.lock</c>.</summary>

@@ -75,6 +75,26 @@ public class StaleSweepTests
     }
 
     [Fact]
+    public async Task A_run_left_running_under_a_stopped_sandbox_is_terminated_once_its_process_is_gone()
+    {
+        using var home = new TempHome();
+        await using var store = await StateStore.OpenAsync(home.Path, Ct);
+        // msb aborting where /dev/kvm is missing: its parent marks the sandbox, nobody ends the run.
+        var (_, deadRun) = await SeedAsync(store, "aborted", SandboxStatus.Crashed, DeadPid);
+        var (_, liveRun) = await SeedAsync(store, "stopping", SandboxStatus.Stopped, LivePid);
+
+        Assert.Empty(await store.SweepStaleAsync(Alive, Ct)); // no sandbox changes status
+
+        var ended = await store.GetRunAsync(deadRun!.Id, Ct);
+        Assert.Equal(RunStatus.Terminated, ended!.Status);
+        Assert.Equal(TerminationReason.InternalError, ended.TerminationReason);
+        Assert.NotNull(ended.TerminatedAt);
+        Assert.Equal(SandboxStatus.Crashed, (await store.GetSandboxAsync("aborted", Ct))!.Status);
+        // A live process may still be writing its own end: its run is left alone.
+        Assert.Equal(RunStatus.Running, (await store.GetRunAsync(liveRun!.Id, Ct))!.Status);
+    }
+
+    [Fact]
     public async Task A_running_row_abandoned_before_its_spawn_is_closed_after_the_starting_grace()
     {
         using var home = new TempHome();

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsandbox.Engines.Qemu;
 using Microsandbox.Host;
 
@@ -91,6 +92,37 @@ public sealed class SnapshotTests(ITestOutputHelper output) : IDisposable
         {
             foreach (var clone in clones) await clone.DisposeAsync();
         }
+    }
+
+    [Fact]
+    public async Task A_command_line_run_finishes_saving_its_template_before_it_exits_and_the_next_run_resumes_it()
+    {
+        VmEnvironment.RequireVm();
+        // The save runs in the creating process: a `microsandbox run` that exited at once would abandon it every time.
+        async Task<string> RunAsync()
+        {
+            var psi = new ProcessStartInfo(Runtime.SandboxProcessLocator.DotnetHost()) { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "Microsandbox.Cli.dll"), "run", "--verbose", "--", "echo", "ok" })
+                psi.ArgumentList.Add(a);
+            psi.Environment["MSB_HOME"] = _home.FullName;
+            psi.Environment["MSB_SNAPSHOTS"] = "1";
+            using var cli = Process.Start(psi)!;
+            var stdout = cli.StandardOutput.ReadToEndAsync(Ct);
+            var stderr = cli.StandardError.ReadToEndAsync(Ct);
+            await cli.WaitForExitAsync(Ct).WaitAsync(TimeSpan.FromSeconds(120), Ct);
+            output.WriteLine(await stderr);
+            Assert.Equal(0, cli.ExitCode);
+            Assert.Equal("ok\n", await stdout);
+            return await stderr;
+        }
+
+        var first = await RunAsync();
+        Assert.Contains("saving the snapshot template", first, StringComparison.Ordinal);
+        var root = QemuTemplates.Directory(new MicrosandboxHome(_home.FullName));
+        Assert.Contains(Directory.GetDirectories(root), d => !d.EndsWith(".tmp", StringComparison.Ordinal) && File.Exists(Path.Combine(d, "state")));
+        var second = await RunAsync();
+        Assert.Contains("resuming", second, StringComparison.Ordinal);
+        Assert.DoesNotContain("saving the snapshot template", second, StringComparison.Ordinal);
     }
 
     [Fact]

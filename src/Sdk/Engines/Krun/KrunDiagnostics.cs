@@ -2,8 +2,9 @@ namespace Microsandbox.Engines.Krun;
 
 /// <summary>
 /// Turns what a failed <c>msb sandbox</c> left in <c>sandboxes/NAME/logs/runtime.log</c> into an error a user can act
-/// on. The typical case on CI hosts: <c>/dev/kvm</c> exists, msb gets as far as "entering VM", and the first guest
-/// instruction fails with <c>KVM_EXIT_INTERNAL_ERROR</c> because the CPU has no VT-x/AMD-V.
+/// on. The typical cases on CI hosts: <c>/dev/kvm</c> exists, msb gets as far as "entering VM", and the first guest
+/// instruction fails with <c>KVM_EXIT_INTERNAL_ERROR</c> because the CPU has no VT-x/AMD-V; or there is no
+/// <c>/dev/kvm</c> and libkrun panics creating its KVM object right after "entering VM".
 /// </summary>
 public static class KrunDiagnostics
 {
@@ -12,6 +13,9 @@ public static class KrunDiagnostics
 
     /// <summary>The KVM exit libkrun reports when the host cannot execute the guest.</summary>
     public const string KvmInternalErrorMarker = "KVM_EXIT_INTERNAL_ERROR";
+
+    /// <summary>libkrun's panic when it cannot open <c>/dev/kvm</c> at all (hosts without the device).</summary>
+    public const string KvmOpenFailedMarker = "Error creating the Kvm object";
 
     /// <summary>The runtime log of a sandbox.</summary>
     public static string RuntimeLogPath(string logDirectory) => Path.Combine(logDirectory, "runtime.log");
@@ -33,6 +37,11 @@ public static class KrunDiagnostics
             return $"msb accepted the launch and entered the VM, but KVM could not run the guest ({KvmInternalErrorMarker}){code}: " +
                    $"this host has no usable CPU virtualisation (VT-x/AMD-V) — {kvm.Reason}. " +
                    "libkrun needs hardware virtualisation; use the QEMU engine here (EngineKind.Qemu or EngineKind.Auto).";
+        }
+        if (log.Contains(KvmOpenFailedMarker, StringComparison.Ordinal))
+        {
+            return $"msb accepted the launch and entered the VM, but libkrun could not open KVM ({KvmOpenFailedMarker}){code}: " +
+                   $"{kvm.Reason}. libkrun needs hardware virtualisation; use the QEMU engine here (EngineKind.Qemu or EngineKind.Auto).";
         }
         var reached = log.Contains(EnteringVmMarker, StringComparison.Ordinal)
             ? "msb entered the VM and then stopped"

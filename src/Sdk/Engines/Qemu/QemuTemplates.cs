@@ -160,6 +160,12 @@ internal static class QemuTemplates
         }
     }
 
+    /// <summary>Completes when every template build this process has started has ended (saved or failed).</summary>
+    public static Task WhenBuildsDoneAsync()
+    {
+        lock (s_gate) return s_building.Count == 0 ? Task.CompletedTask : Task.WhenAll(s_building.Values);
+    }
+
     private static void Build(MicrosandboxHome home, string key, LaunchConfig launch, ILogger logger)
     {
         var root = Directory(home);
