@@ -28,7 +28,7 @@ public class XunitPoolBenchmarks
     public int Tests { get; set; }
 
     /// <summary>How long each test works with its guest after the first command (guest-side sleep).</summary>
-    [Params(0, 500, 3000)]
+    [Params(0, 100, 250, 500, 1000)]
     public int TestMs { get; set; }
 
     /// <summary>Sandboxes resume a snapshot template of their shape (saved once, in <see cref="GlobalSetup"/>) instead of booting.</summary>
