@@ -21,6 +21,26 @@ public static class HostCpu
         return false;
     }
 
+    /// <summary>
+    /// The first CPU's model name and feature flags from /proc/cpuinfo: what a guest run with <c>-cpu host</c> sees,
+    /// so state saved on one CPU is not resumed on another ("" when unknown).
+    /// </summary>
+    public static string Identity()
+    {
+        string? model = null, flags = null;
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/cpuinfo"))
+            {
+                if (model is null && line.StartsWith("model name", StringComparison.Ordinal)) model = line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim();
+                else if (flags is null && line.StartsWith("flags", StringComparison.Ordinal)) flags = line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim();
+                if (model is not null && flags is not null) break;
+            }
+        }
+        catch (IOException) { }
+        return $"{model}|{flags}";
+    }
+
     /// <summary>The host TSC frequency in kHz from /proc/cpuinfo's "cpu MHz" (0 when unknown).</summary>
     public static ulong TscKhz()
     {

@@ -9,9 +9,9 @@ namespace Microsandbox.Tests.Qemu;
 /// <summary>QEMU launch configs as the engine completes them, over placeholder assets (no VM is started).</summary>
 internal static class QemuLaunches
 {
-    public static QemuEngine Engine(string? busyboxInitrd = null) =>
+    public static QemuEngine Engine(string? busyboxInitrd = null, bool kvm = false) =>
         new(new QemuAssets("/usr/bin/qemu-system-x86_64", "/k/vmlinux", "/k/initrd.cpio", "/k/rootfs.ext4", "/k") { BusyboxInitrd = busyboxInitrd },
-            new KvmStatus(false, "test"), ["sandbox-process"]);
+            new KvmStatus(kvm, "test"), ["sandbox-process"]);
 
     /// <summary>Plans and completes a sandbox whose home (and default root disk) is <paramref name="home"/>.</summary>
     public static LaunchConfig Complete(QemuEngine engine, string home, string name, Func<SandboxBuilder, SandboxBuilder> configure)

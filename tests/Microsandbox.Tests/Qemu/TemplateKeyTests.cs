@@ -36,6 +36,19 @@ public sealed class TemplateKeyTests : IDisposable
     }
 
     [Fact]
+    public void A_kvm_guest_is_another_shape_on_another_host_cpu_and_a_tcg_guest_is_not()
+    {
+        var tcg = Launch("t", b => b);
+        Assert.DoesNotContain("host", tcg.Qemu!.Argv);
+        Assert.Equal(QemuTemplates.Key(tcg, () => "cpu A|sse4_2 avx2"), QemuTemplates.Key(tcg, () => "cpu B|sse4_2"));
+
+        var kvm = QemuLaunches.Complete(QemuLaunches.Engine(kvm: true), _dir.FullName, "k", b => b);
+        Assert.Contains("host", kvm.Qemu!.Argv);
+        Assert.NotEqual(QemuTemplates.Key(kvm, () => "cpu A|sse4_2 avx2"), QemuTemplates.Key(kvm, () => "cpu B|sse4_2"));
+        Assert.Equal(QemuTemplates.Key(kvm, () => "cpu A|sse4_2 avx2"), QemuTemplates.Key(kvm with { }, () => "cpu A|sse4_2 avx2"));
+    }
+
+    [Fact]
     public void The_template_builder_boots_the_shape_without_the_first_sandboxs_ports_shares_or_sockets()
     {
         var launch = Launch("first", b => b.Volume("/data", m => m.Bind(Dir("mine"))).PortBind(IPAddress.Loopback, 18082, 80));

@@ -33,7 +33,10 @@ internal static class QemuTemplates
     public static string Directory(MicrosandboxHome home) => Path.Combine(home.Root, "cache", "qemu-templates");
 
     /// <summary>The template key of a completed QEMU launch.</summary>
-    public static string Key(LaunchConfig launch)
+    public static string Key(LaunchConfig launch) => Key(launch, HostCpu.Identity);
+
+    /// <summary>The key, with the host CPU's identity from <paramref name="hostCpu"/> (asked only for <c>-cpu host</c> guests).</summary>
+    internal static string Key(LaunchConfig launch, Func<string> hostCpu)
     {
         var q = launch.Qemu ?? throw new ArgumentException("not a QEMU launch", nameof(launch));
         var vmSocket = QemuCommandLine.Escape(QemuCommandLine.VmmSocketPath(launch.AgentSock));
@@ -48,6 +51,8 @@ internal static class QemuTemplates
             // A guest keeps the capacity it saw: a disk resized in place is another shape.
             if (DriveFile(arg) is { } drive) text.Append("size ").Append(new FileInfo(drive) is { Exists: true } d ? d.Length : -1).Append('\n');
         }
+        // Under KVM the guest sees the host's own CPU model and features (-cpu host); TCG's model is QEMU's alone.
+        if (q.Argv.Zip(q.Argv.Skip(1)).Any(p => p is ("-cpu", "host"))) text.Append("host-cpu ").Append(hostCpu()).Append('\n');
         foreach (var file in new[] { q.Binary, q.Kernel, q.Initrd })
         {
             var info = new FileInfo(file);
