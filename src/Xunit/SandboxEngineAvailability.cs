@@ -8,7 +8,7 @@ internal static class SandboxEngineAvailability
 {
     private static readonly Lazy<string?> Reason = new(() =>
     {
-        var assembly = Assembly.GetEntryAssembly();
+        var assembly = TestAssembly();
         if (assembly is null) return null;
         try
         {
@@ -21,6 +21,19 @@ internal static class SandboxEngineAvailability
             return null;
         }
     });
+
+    // xUnit v3 test assemblies are the entry assembly; under v2 the entry is the runner's test host, so the loaded
+    // assembly that carries [MicrosandboxStartup] is the one whose options decide.
+    private static Assembly? TestAssembly() =>
+        TestAssembly(Assembly.GetEntryAssembly(), AppDomain.CurrentDomain.GetAssemblies().Where(a => !a.IsDynamic));
+
+    /// <summary>The entry assembly when it is configured, else the one configured assembly among <paramref name="loaded"/>, else the entry.</summary>
+    internal static Assembly? TestAssembly(Assembly? entry, IEnumerable<Assembly> loaded)
+    {
+        if (entry?.IsDefined(typeof(MicrosandboxStartupAttribute)) == true) return entry;
+        var configured = loaded.Where(a => a.IsDefined(typeof(MicrosandboxStartupAttribute))).Take(2).ToList();
+        return configured.Count == 1 ? configured[0] : entry;
+    }
 
     /// <summary>The skip reason, or null when sandboxes can boot (or the answer must come from the test itself).</summary>
     public static string? SkipReason => Reason.Value;

@@ -45,6 +45,18 @@ public sealed class XunitServicesTests
     }
 
     [Fact]
+    public void Skip_decisions_use_the_configured_test_assembly_even_when_a_runner_host_is_the_entry()
+    {
+        var host = typeof(object).Assembly; // xUnit v2 under VSTest: the entry is testhost, not the tests
+        var tests = AssemblyWithStartup(typeof(GoodStartup));
+        var other = AssemblyWithStartup(typeof(GoodStartup));
+        Assert.Same(tests, SandboxEngineAvailability.TestAssembly(host, [host, tests]));
+        Assert.Same(tests, SandboxEngineAvailability.TestAssembly(tests, [host, other])); // a configured entry wins
+        Assert.Same(host, SandboxEngineAvailability.TestAssembly(host, [host, tests, other])); // ambiguous: the entry
+        Assert.Same(host, SandboxEngineAvailability.TestAssembly(host, [host]));
+    }
+
+    [Fact]
     public void A_startup_type_that_is_not_a_startup_fails_every_caller_with_the_fix()
     {
         var assembly = AssemblyWithStartup(typeof(NotAStartup));
