@@ -11,25 +11,24 @@ public static class SandboxProcessLocator
     /// <summary>Environment variable naming <c>Microsandbox.Cli.dll</c> explicitly.</summary>
     public const string EnvironmentVariable = "MSB_SANDBOX_PROCESS";
 
+    /// <summary>The output sub-folder in which the Microsandbox.Xunit packages place the sandbox process.</summary>
+    public const string PackagedFolder = "microsandbox";
+
     /// <summary>The program and leading arguments, e.g. <c>[/usr/share/dotnet/dotnet, /app/Microsandbox.Cli.dll]</c>.</summary>
     public static IReadOnlyList<string> Locate()
     {
         var dll = Environment.GetEnvironmentVariable(EnvironmentVariable);
         if (string.IsNullOrEmpty(dll))
         {
-            foreach (var dir in new[] { AppContext.BaseDirectory, Path.GetDirectoryName(typeof(SandboxProcessLocator).Assembly.Location) ?? "" })
-            {
-                var candidate = Path.Combine(dir, "Microsandbox.Cli.dll");
-                if (File.Exists(candidate))
-                {
-                    dll = candidate;
-                    break;
-                }
-            }
+            var bases = new[] { AppContext.BaseDirectory, Path.GetDirectoryName(typeof(SandboxProcessLocator).Assembly.Location) ?? "" };
+            // Next to the app (a project reference to Microsandbox.Cli, the MSBuild package), or in the folder of its
+            // own that the Microsandbox.Xunit packages copy into the test output.
+            dll = bases.SelectMany(dir => new[] { Path.Combine(dir, "Microsandbox.Cli.dll"), Path.Combine(dir, PackagedFolder, "Microsandbox.Cli.dll") })
+                .FirstOrDefault(File.Exists);
         }
         if (string.IsNullOrEmpty(dll) || !File.Exists(dll))
             throw new MicrosandboxException(
-                $"the QEMU sandbox process (Microsandbox.Cli.dll) was not found next to {AppContext.BaseDirectory}; reference the Microsandbox.Cli project/package or set {EnvironmentVariable}");
+                $"the QEMU sandbox process (Microsandbox.Cli.dll) was not found in {AppContext.BaseDirectory} or its {PackagedFolder}/ folder; reference the Microsandbox.Cli project, or a package that carries it (Microsandbox.Xunit, Microsandbox.MSBuild), or set {EnvironmentVariable}");
         return [DotnetHost(), Path.GetFullPath(dll)];
     }
 

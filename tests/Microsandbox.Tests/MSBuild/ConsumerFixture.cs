@@ -98,7 +98,7 @@ public sealed class ConsumerFixture : IDisposable
         }
     }
 
-    private static string FindRepoRoot()
+    internal static string FindRepoRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "Microsandbox.sln"))) return dir.FullName;
