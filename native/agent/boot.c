@@ -747,7 +747,6 @@ static int is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* Assembles the guest root at /newroot and moves it over /. */
 /* Set by boot_prepare_initramfs_root: /newroot already holds the built-in image, or why moving it there failed. */
 static int g_root_prepared;
 static char g_root_prepare_error[256];
@@ -770,6 +769,7 @@ void boot_prepare_initramfs_root(void)
                  INITRAMFS_ROOT, strerror(errno));
 }
 
+/* Assembles the guest root at /newroot and moves it over /. */
 static int mount_root(const bootstrap_t *bs)
 {
     mkdir("/newroot", 0755);
