@@ -32,7 +32,7 @@ public class SandboxFixture : global::Xunit.IAsyncLifetime
     public SandboxFixture(IMessageSink? diagnosticMessageSink = null)
     {
         DiagnosticMessageSink = diagnosticMessageSink;
-        _logs = new LogRouter(TestLogTargets.Diagnostics(diagnosticMessageSink), Microsoft.Extensions.Logging.LogLevel.Information);
+        _logs = new LogRouter(TestFramework.Diagnostics(diagnosticMessageSink), Microsoft.Extensions.Logging.LogLevel.Information);
     }
 
     /// <summary>Where this fixture's boot and stop logs go.</summary>
@@ -61,7 +61,7 @@ public class SandboxFixture : global::Xunit.IAsyncLifetime
     {
         get
         {
-            if (_skipReason is not null) SkipTest(_skipReason);
+            if (_skipReason is not null) TestFramework.SkipCurrentTest(_skipReason);
             if (_startFailure is not null) throw Rethrowable(_startFailure);
             return _sandbox ?? throw new InvalidOperationException("the sandbox fixture has not been initialised (xUnit calls InitializeAsync before the tests)");
         }
@@ -88,7 +88,7 @@ public class SandboxFixture : global::Xunit.IAsyncLifetime
         }
         try
         {
-            _sandbox = await factory.CreateAsync(DefinitionName, Configure, _logs, TestLogTargets.CurrentTestCancellation);
+            _sandbox = await factory.CreateAsync(DefinitionName, Configure, _logs, TestFramework.CurrentTestCancellation);
             await OnStartedAsync(_sandbox);
         }
         catch (Exception e) when (e is MicrosandboxException or IOException or InvalidOperationException)
@@ -106,16 +106,6 @@ public class SandboxFixture : global::Xunit.IAsyncLifetime
     {
         if (_sandbox is not null) await _sandbox.DisposeAsync();
         GC.SuppressFinalize(this);
-    }
-
-    /// <summary>Ends the calling test as skipped (v3), or fails it saying how to have it skipped (v2).</summary>
-    internal static void SkipTest(string reason)
-    {
-#if XUNIT_V2
-        throw new InvalidOperationException(reason + " (mark the test [SandboxFact] or [SandboxTheory] to have it skipped)");
-#else
-        global::Xunit.Assert.Skip(reason);
-#endif
     }
 
     // The same exception object is rethrown by many tests; a fresh wrapper keeps each test's stack trace its own.

@@ -32,7 +32,7 @@ public sealed class SandboxPool : IAsyncDisposable
     public string Key { get; }
 
     /// <summary>Where boot logs go until a test takes the sandbox. Default: diagnostic messages.</summary>
-    public Action<string> BootLog { get; set; } = TestLogTargets.Diagnostics(null);
+    public Action<string> BootLog { get; set; } = TestFramework.Diagnostics(null);
 
     /// <summary>How many sandboxes are booted or booting, waiting for a test.</summary>
     public int Waiting
@@ -97,7 +97,7 @@ public sealed class SandboxPool : IAsyncDisposable
             Retire(mine);
             throw;
         }
-        pooled.Logs.Target = TestLogTargets.CurrentTestOr(BootLog);
+        pooled.Logs.Target = TestFramework.CurrentTestOr(BootLog);
         return new SandboxLease(this, pooled.Sandbox, pooled.Logs, ready, DateTimeOffset.UtcNow - started);
     }
 

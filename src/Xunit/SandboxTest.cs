@@ -48,9 +48,9 @@ public abstract class SandboxTest : global::Xunit.IAsyncLifetime
     public virtual async LifetimeTask InitializeAsync()
     {
         var factory = ResolveFactory();
-        if (factory.EngineUnavailableReason is { } why) SandboxFixture.SkipTest("no sandbox engine can run on this host: " + why);
+        if (factory.EngineUnavailableReason is { } why) TestFramework.SkipCurrentTest("no sandbox engine can run on this host: " + why);
         _pool = factory.GetPool(GetType().FullName + "|" + DefinitionName, DefinitionName, Configure);
-        _lease = await _pool.AcquireAsync(TestLogTargets.CurrentTestCancellation);
+        _lease = await _pool.AcquireAsync(TestFramework.CurrentTestCancellation);
 #if XUNIT_V2
         var output = _output;
         if (output is not null) _lease.RouteLogsTo(output.WriteLine);

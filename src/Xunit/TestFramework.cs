@@ -8,8 +8,11 @@ using Xunit.v3;
 
 namespace Microsandbox.Xunit;
 
-/// <summary>Where log lines can go in an xUnit run, and what the running test offers (v3 has a test context, v2 none).</summary>
-internal static class TestLogTargets
+/// <summary>
+/// Everything Microsandbox.Xunit needs from the running xUnit, in one place because v3 and v2 differ there: where
+/// log lines can go, the running test's cancellation, and how a test is skipped (v3 has a test context, v2 none).
+/// </summary>
+internal static class TestFramework
 {
     /// <summary>Diagnostic messages: through <paramref name="sink"/> when the fixture was given one, else the current test context (v3) or nowhere (v2).</summary>
     public static Action<string> Diagnostics(IMessageSink? sink) => sink is not null
@@ -38,4 +41,14 @@ internal static class TestLogTargets
 #else
     public static CancellationToken CurrentTestCancellation => global::Xunit.TestContext.Current.CancellationToken;
 #endif
+
+    /// <summary>Ends the calling test as skipped (v3), or fails it saying how to have it skipped (v2).</summary>
+    public static void SkipCurrentTest(string reason)
+    {
+#if XUNIT_V2
+        throw new InvalidOperationException(reason + " (mark the test [SandboxFact] or [SandboxTheory] to have it skipped)");
+#else
+        global::Xunit.Assert.Skip(reason);
+#endif
+    }
 }
