@@ -19,7 +19,7 @@ public sealed class ConsumerFixture : IDisposable
         PackagesDirectory = Path.Combine(Root, "nuget-packages");
         Version = "0.1.0-e2e" + Guid.NewGuid().ToString("N")[..10];
 
-        var repo = FindRepoRoot();
+        var repo = RepositoryRoot.Find();
         var configuration = typeof(ConsumerFixture).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
         var project = Path.Combine(repo, "src", "MSBuild.Tasks", "Microsandbox.MSBuild.csproj");
         var pack = Dotnet.Run(Root, ["pack", project, "-c", configuration, "--no-build", "-nologo", "-o", Feed, $"-p:Version={Version}"], extraEnv: null, TimeSpan.FromMinutes(5));
@@ -96,13 +96,6 @@ public sealed class ConsumerFixture : IDisposable
                 // Best effort: a temp directory left behind is harmless.
             }
         }
-    }
-
-    internal static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Microsandbox.sln"))) return dir.FullName;
-        throw new InvalidOperationException($"Microsandbox.sln not found above {AppContext.BaseDirectory}");
     }
 }
 

@@ -13,8 +13,7 @@ public sealed class NativeAgentTests(ITestOutputHelper output)
 
     private static string RepoRoot()
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Microsandbox.sln"))) return dir.FullName;
+        if (RepositoryRoot.TryFind() is { } root) return root;
         Assert.Skip("the repository (native/ sources) is not above the test binaries");
         return "";
     }

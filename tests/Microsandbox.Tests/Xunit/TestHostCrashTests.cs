@@ -182,13 +182,11 @@ public sealed class TestHostCrashTests(ITestOutputHelper output)
     // tests/Microsandbox.Xunit.Sample, built in the same configuration as this assembly (a build dependency).
     private static (string Project, string Configuration) SampleProject()
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
         // .../tests/Microsandbox.Tests/bin/<Configuration>/net10.0/
-        var configuration = dir.Parent?.Name ?? "Debug";
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Microsandbox.sln"))) dir = dir.Parent;
-        if (dir is null) throw new InvalidOperationException("the repository root (Microsandbox.sln) was not found above " + AppContext.BaseDirectory);
-        var project = Path.Combine(dir.FullName, "tests", "Microsandbox.Xunit.Sample", "Microsandbox.Xunit.Sample.csproj");
-        var built = Path.Combine(dir.FullName, "tests", "Microsandbox.Xunit.Sample", "bin", configuration, "net10.0", "Microsandbox.Xunit.Sample.dll");
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent?.Name ?? "Debug";
+        var root = RepositoryRoot.Find();
+        var project = Path.Combine(root, "tests", "Microsandbox.Xunit.Sample", "Microsandbox.Xunit.Sample.csproj");
+        var built = Path.Combine(root, "tests", "Microsandbox.Xunit.Sample", "bin", configuration, "net10.0", "Microsandbox.Xunit.Sample.dll");
         Assert.True(File.Exists(built), $"the sample is not built at {built} (it is a build dependency of Microsandbox.Tests)");
         return (project, configuration);
     }

@@ -22,7 +22,7 @@ public sealed class XunitPackageConsumerTests(ITestOutputHelper output) : IDispo
     public void A_test_project_referencing_only_the_package_boots_a_sandbox()
     {
         VmEnvironment.RequireVm();
-        var repo = ConsumerFixture.FindRepoRoot();
+        var repo = RepositoryRoot.Find();
         var configuration = typeof(XunitPackageConsumerTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
         var version = "0.1.0-e2e" + Guid.NewGuid().ToString("N")[..10];
         var feed = Directory.CreateDirectory(Path.Combine(_root.FullName, "feed")).FullName;
