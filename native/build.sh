@@ -9,6 +9,8 @@
 #   msb-agent          the static guest agent binary
 #   agentctl           host-side test client
 #   manifest.json      kernel version, file names, sha256s
+#   guest.tar.gz       what the Microsandbox.Guest.linux-x64 package carries: vmlinux, both initramfs images,
+#                      rootfs.ext4, msb-agent and manifest.json (deterministic: fixed owner, mtime, order)
 #
 # Usage: native/build.sh OUTDIR
 # Idempotent: downloads are cached in OUTDIR/.cache and steps whose inputs did
@@ -112,7 +114,7 @@ inputs_hash="$(
     } | sha256sum | cut -d' ' -f1
 )"
 outputs_present=1
-for f in vmlinux initrd.cpio initrd-busybox.cpio rootfs.ext4 rootfs.erofs msb-agent agentctl manifest.json; do
+for f in vmlinux initrd.cpio initrd-busybox.cpio rootfs.ext4 rootfs.erofs msb-agent agentctl manifest.json guest.tar.gz; do
     [[ -e "$out/$f" ]] || outputs_present=0
 done
 if [[ $outputs_present -eq 1 && "$(cat "$work/inputs.sha256" 2>/dev/null)" == "$inputs_hash" ]]; then
@@ -291,5 +293,15 @@ json_str() { local s="$1"; s="${s//\\/\\\\}"; s="${s//\"/\\\"}"; printf '"%s"' "
     printf '}\n'
 } >"$out/manifest.json.tmp"
 mv -f -- "$out/manifest.json.tmp" "$out/manifest.json"
+
+# ---------------------------------------------------------------- package archive
+# What a consumer's machine needs to boot guests, for the Microsandbox.Guest.linux-x64 package (the SDK unpacks it
+# into ~/.microsandbox/guest/ on first use and checks every file against manifest.json's sha256s). Test tools
+# (agentctl), the EROFS image and the plain tree stay out.
+log "packing guest.tar.gz"
+tar -C "$out" --format=gnu --owner=0 --group=0 --numeric-owner --mtime=@0 -cf - -- \
+    manifest.json vmlinux initrd.cpio initrd-busybox.cpio rootfs.ext4 msb-agent \
+    | gzip -n -6 >"$out/guest.tar.gz.tmp"
+mv -f -- "$out/guest.tar.gz.tmp" "$out/guest.tar.gz"
 printf '%s\n' "$inputs_hash" >"$work/inputs.sha256"
 log "done: $out"

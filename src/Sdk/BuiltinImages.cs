@@ -4,7 +4,8 @@ namespace Microsandbox;
 
 /// <summary>
 /// Images that ship with the toolkit and need no registry: a minimal Debian <c>busybox-static</c> root filesystem as a
-/// raw ext4 disk, assembled by the build (<c>./build.sh Native</c>) into <c>~/.microsandbox/qemu/busybox.raw</c>.
+/// raw ext4 disk, shipped in the <c>Microsandbox.Guest.linux-x64</c> package and unpacked with the other guest assets
+/// (<c>busybox.raw</c> in <see cref="QemuAssets.DefaultDirectory"/>).
 /// Sandboxes boot it copy-on-write, so it is never modified.
 /// </summary>
 public static class BuiltinImages

@@ -19,9 +19,9 @@ public static class EngineSelector
     {
         var choice = options.Engine switch
         {
-            EngineKind.Qemu => new EngineChoice(CreateQemu(options), "QEMU requested explicitly"),
+            EngineKind.Qemu => new EngineChoice(CreateQemu(options, logger), "QEMU requested explicitly"),
             EngineKind.Krun => SelectKrun(),
-            _ => SelectAuto(options),
+            _ => SelectAuto(options, logger),
         };
         lock (Gate)
         {
@@ -39,7 +39,7 @@ public static class EngineSelector
         return new EngineChoice(new KrunEngine(runtime), $"libkrun requested explicitly (msb {runtime.Version} at {runtime.MsbPath})");
     }
 
-    private static EngineChoice SelectAuto(SandboxOptions options)
+    private static EngineChoice SelectAuto(SandboxOptions options, ILogger logger)
     {
         var runtime = KrunRuntime.Current;
         var kvm = KvmProbe.Current;
@@ -48,12 +48,12 @@ public static class EngineSelector
         var why = kvm.Usable
             ? $"KVM works but libkrun cannot run ({krunProblem}), so QEMU with KVM"
             : $"no usable hardware virtualisation ({kvm.Reason}), so QEMU with software emulation";
-        return new EngineChoice(CreateQemu(options), why);
+        return new EngineChoice(CreateQemu(options, logger), why);
     }
 
-    private static QemuEngine CreateQemu(SandboxOptions options)
+    private static QemuEngine CreateQemu(SandboxOptions options, ILogger logger)
     {
-        var assets = QemuAssets.Locate(options.QemuAssetsDirectory, options.QemuBinary);
+        var assets = QemuAssets.Locate(options.QemuAssetsDirectory, options.QemuBinary, logger, CancellationToken.None);
         return new QemuEngine(assets, KvmProbe.Current, SandboxProcessLocator.Locate());
     }
 }

@@ -40,8 +40,7 @@ public static class Doctor
 
     private static IEnumerable<DoctorCheck> KrunChecks(MsbLocation location)
     {
-        var install = $"install the npm package microsandbox@{MicrosandboxDefaults.RuntimeVersion} with @superradcompany/microsandbox-{MsbLocator.NpmPlatform() ?? "<platform>"} " +
-                      $"into {MsbLocator.NpmPrefix(MicrosandboxHome.UserInstallRoot())} (./build.sh Install does this), or set MSB_PATH";
+        var install = MsbLocator.InstallHint;
         if (location.MsbPath is null)
         {
             yield return new DoctorCheck("msb found", false, location.Reason ?? "msb was not found", install);
@@ -81,38 +80,46 @@ public static class Doctor
     private static async Task<IEnumerable<DoctorCheck>> QemuChecksAsync(string? assetsDirectory, KvmStatus kvm, CancellationToken cancellationToken)
     {
         var checks = new List<DoctorCheck>();
-        var qemu = QemuAssets.FindOnPath("qemu-system-x86_64");
-        if (qemu is null)
+        var fromVariable = Environment.GetEnvironmentVariable(QemuAssets.QemuEnvironmentVariable);
+        var qemu = string.IsNullOrEmpty(fromVariable) ? QemuAssets.FindOnPath("qemu-system-x86_64") : fromVariable;
+        if (qemu is null || !File.Exists(qemu))
         {
-            checks.Add(new DoctorCheck("QEMU found", false, "qemu-system-x86_64 is not on PATH", "./build.sh Install (Debian package qemu-system-x86)"));
+            var where = string.IsNullOrEmpty(fromVariable) ? "qemu-system-x86_64 is not on PATH" : $"{QemuAssets.QemuEnvironmentVariable} names {fromVariable}, which does not exist";
+            checks.Add(new DoctorCheck("QEMU found", false, where, $"{QemuAssets.QemuInstallCommand} (Debian/Ubuntu package qemu-system-x86)"));
+            qemu = null;
         }
         else
         {
             var version = await FirstLineAsync(qemu, "--version", cancellationToken).ConfigureAwait(false);
             checks.Add(version is null
-                ? new DoctorCheck("QEMU found", false, $"{qemu} did not answer --version", "reinstall qemu-system-x86")
+                ? new DoctorCheck("QEMU found", false, $"{qemu} did not answer --version", $"reinstall QEMU: {QemuAssets.QemuInstallCommand}")
                 : new DoctorCheck("QEMU found", true, $"{qemu}: {version}"));
         }
 
-        var dir = assetsDirectory ?? QemuAssets.DefaultDirectory;
+        // The packaged assets are unpacked here if they were not yet: the doctor reports what a sandbox would boot.
+        string dir = assetsDirectory ?? QemuAssets.DefaultDirectory, assetsProblem = "";
         string kernel = Path.Combine(dir, "vmlinux"), initrd = Path.Combine(dir, "initrd.cpio"), rootfs = Path.Combine(dir, "rootfs.ext4");
         try
         {
-            var assets = QemuAssets.Locate(dir, qemu ?? "/nonexistent/qemu-system-x86_64");
-            (kernel, initrd, rootfs) = (assets.Kernel, assets.Initrd, assets.DefaultRootfs);
+            var assets = QemuAssets.Locate(assetsDirectory, qemu ?? "/nonexistent/qemu-system-x86_64", null, cancellationToken);
+            (dir, kernel, initrd, rootfs) = (assets.Directory, assets.Kernel, assets.Initrd, assets.DefaultRootfs);
         }
-        catch (EngineUnavailableException)
+        catch (EngineUnavailableException e)
         {
-            // Reported file by file below.
+            assetsProblem = e.Reason; // reported file by file below
         }
-        const string build = "./build.sh Native (builds the guest kernel, initramfs and root disks into " + "~/.microsandbox/qemu, or MSB_QEMU_ASSETS)";
-        checks.Add(FileCheck("kernel cached", kernel, build));
-        checks.Add(FileCheck("initrd cached", initrd, build));
-        checks.Add(FileCheck("rootfs cached", rootfs, build));
+        var fix = assetsDirectory is not null
+            ? "point --qemu-assets at a directory native/build.sh wrote"
+            : GuestPackage.IsAvailable
+                ? $"delete {dir} so that the {GuestPackage.AssemblyName} package unpacks it again ({assetsProblem})"
+                : $"reference the {GuestPackage.AssemblyName} package (Microsandbox depends on it) or set {QemuAssets.AssetsEnvironmentVariable}";
+        checks.Add(FileCheck("kernel cached", kernel, fix));
+        checks.Add(FileCheck("initrd cached", initrd, fix));
+        checks.Add(FileCheck("rootfs cached", rootfs, fix));
         var busybox = Path.Combine(dir, "busybox.raw");
         checks.Add(File.Exists(busybox)
             ? new DoctorCheck("busybox image cached", true, busybox, Required: false)
-            : new DoctorCheck("busybox image cached", false, $"{busybox} is missing (BuiltinImages.Busybox needs it)", build, Required: false));
+            : new DoctorCheck("busybox image cached", false, $"{busybox} is missing (BuiltinImages.Busybox needs it)", fix, Required: false));
         try
         {
             var program = SandboxProcessLocator.Locate();

@@ -9,7 +9,8 @@ namespace Microsandbox.Host;
 /// <c>msb</c>: <c>MSB_PATH</c>; then <c>$MSB_HOME/bin/msb</c> (<c>~/.microsandbox/bin/msb</c> without MSB_HOME);
 /// then the npm platform package installed under the state directory
 /// (<c>&lt;home&gt;/npm/node_modules/@superradcompany/microsandbox-&lt;platform&gt;/bin/msb</c>, also under
-/// <c>~/.microsandbox</c> when MSB_HOME moves the state elsewhere); then <c>PATH</c>.
+/// <c>~/.microsandbox</c> when MSB_HOME moves the state elsewhere); then npm's global folders
+/// (<c>npm install -g microsandbox</c>); then <c>PATH</c>.
 /// <c>libkrunfw</c>: <c>MSB_LIBKRUNFW_PATH</c>; then beside <c>msb</c> and in <c>../lib</c> next to it (the npm
 /// layout); then <c>&lt;home&gt;/lib</c>. The version comes from <c>msb --version</c>.
 /// </summary>
@@ -91,6 +92,23 @@ public static partial class MsbLocator
                 if (File.Exists(npmMsb))
                 {
                     return (npmMsb, "npm", null);
+                }
+            }
+
+            // `npm install -g microsandbox`: the platform package hoisted beside it, or nested under it.
+            foreach (var modules in GlobalNodeModules(environment))
+            {
+                foreach (var candidate in new[]
+                {
+                    Path.Combine(modules, NpmScope, "microsandbox-" + platform, "bin", "msb"),
+                    Path.Combine(modules, "microsandbox", "node_modules", NpmScope, "microsandbox-" + platform, "bin", "msb"),
+                })
+                {
+                    searched.Add(candidate);
+                    if (File.Exists(candidate))
+                    {
+                        return (candidate, "global npm", null);
+                    }
                 }
             }
         }
@@ -208,10 +226,23 @@ public static partial class MsbLocator
         }
     }
 
+    /// <summary>The exact command that installs the pinned runtime where this locator finds it (npm's global prefix).</summary>
+    public static string InstallHint =>
+        $"npm install -g microsandbox@{MicrosandboxDefaults.RuntimeVersion} {NpmScope}/microsandbox-{NpmPlatform() ?? "<platform>"}@{MicrosandboxDefaults.RuntimeVersion}, or set MSB_PATH to an msb binary";
+
     private static string NotFoundReason(List<string> searched) =>
         "msb was not found (looked in: " + string.Join(", ", searched.Take(6)) + (searched.Count > 6 ? ", … PATH" : string.Empty) +
-        $"); install the npm package microsandbox@{MicrosandboxDefaults.RuntimeVersion} with its platform package into " +
-        "<state dir>/npm (the build does this), or set MSB_PATH";
+        "); install it with " + InstallHint;
+
+    // npm's global node_modules folders, without running npm: the prefixes Node's installers and distributions use,
+    // NPM_CONFIG_PREFIX, and the user prefix npm's docs recommend.
+    private static IEnumerable<string> GlobalNodeModules(Func<string, string?> environment)
+    {
+        if (environment("NPM_CONFIG_PREFIX") is { Length: > 0 } prefix) yield return Path.Combine(prefix, "lib", "node_modules");
+        yield return "/usr/local/lib/node_modules";
+        yield return "/usr/lib/node_modules";
+        if (environment("HOME") is { Length: > 0 } home) yield return Path.Combine(home, ".npm-global", "lib", "node_modules");
+    }
 
     private static string DefaultHome(Func<string, string?> environment)
     {

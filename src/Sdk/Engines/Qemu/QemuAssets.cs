@@ -1,10 +1,12 @@
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 
 namespace Microsandbox.Engines.Qemu;
 
 /// <summary>
 /// What the QEMU engine boots: the QEMU binary, the uncompressed kernel, our initramfs (guest agent as /init) and the
-/// default busybox root disk, as assembled by <c>native/build.sh</c> into <c>~/.microsandbox/qemu</c>.
+/// default busybox root disk, as assembled by <c>native/build.sh</c> and shipped in the <c>Microsandbox.Guest.linux-x64</c>
+/// package.
 /// </summary>
 /// <param name="QemuBinary">qemu-system-x86_64.</param>
 /// <param name="Kernel">The ELF vmlinux (PVH entry).</param>
@@ -19,22 +21,62 @@ public sealed record QemuAssets(string QemuBinary, string Kernel, string Initrd,
     /// </summary>
     public string? BusyboxInitrd { get; init; }
 
-    /// <summary>Where the build installs the assets unless told otherwise.</summary>
+    /// <summary>Environment variable naming an asset directory to use instead of the packaged assets.</summary>
+    public const string AssetsEnvironmentVariable = "MSB_QEMU_ASSETS";
+
+    /// <summary>Environment variable naming the QEMU binary (default: <c>qemu-system-x86_64</c> on PATH).</summary>
+    public const string QemuEnvironmentVariable = "MSB_QEMU";
+
+    /// <summary>The command that installs QEMU on Debian and Ubuntu, quoted in every message about a missing QEMU.</summary>
+    public const string QemuInstallCommand = "sudo apt-get install -y --no-install-recommends qemu-system-x86";
+
+    /// <summary>
+    /// Where the assets are: <c>$MSB_QEMU_ASSETS</c> when set, else where the <c>Microsandbox.Guest.linux-x64</c>
+    /// package's assets are unpacked (<c>~/.microsandbox/guest/VERSION-HASH</c>), else <c>~/.microsandbox/qemu</c>.
+    /// Reading it unpacks nothing; <see cref="Locate(string?, string?)"/> does.
+    /// </summary>
     public static string DefaultDirectory =>
-        Environment.GetEnvironmentVariable("MSB_QEMU_ASSETS") is { Length: > 0 } dir
+        Environment.GetEnvironmentVariable(AssetsEnvironmentVariable) is { Length: > 0 } dir
             ? dir
-            : Path.Combine(Host.MicrosandboxHome.UserInstallRoot(), "qemu");
+            : GuestPackage.Directory(Host.MicrosandboxHome.UserInstallRoot()) ?? Path.Combine(Host.MicrosandboxHome.UserInstallRoot(), "qemu");
 
     /// <summary>Finds the assets, or explains exactly what is missing and how to get it.</summary>
     /// <param name="directory">Asset directory (defaults to <see cref="DefaultDirectory"/>).</param>
-    /// <param name="qemuBinary">QEMU binary (defaults to PATH lookup of qemu-system-x86_64).</param>
-    public static QemuAssets Locate(string? directory = null, string? qemuBinary = null)
+    /// <param name="qemuBinary">QEMU binary (defaults to <c>$MSB_QEMU</c>, else PATH lookup of qemu-system-x86_64).</param>
+    public static QemuAssets Locate(string? directory = null, string? qemuBinary = null) => Locate(directory, qemuBinary, null, CancellationToken.None);
+
+    /// <summary>
+    /// Finds the assets, unpacking the packaged ones on first use (logged), or explains exactly what is missing and
+    /// how to get it.
+    /// </summary>
+    /// <param name="directory">Asset directory (defaults to <see cref="DefaultDirectory"/>).</param>
+    /// <param name="qemuBinary">QEMU binary (defaults to <c>$MSB_QEMU</c>, else PATH lookup of qemu-system-x86_64).</param>
+    /// <param name="logger">Receives the unpack's progress.</param>
+    /// <param name="cancellationToken">Cancels waiting for another process's unpack.</param>
+    public static QemuAssets Locate(string? directory, string? qemuBinary, ILogger? logger, CancellationToken cancellationToken)
     {
         var problems = new List<string>();
-        var dir = directory ?? DefaultDirectory;
-        var qemu = qemuBinary ?? FindOnPath("qemu-system-x86_64");
-        if (qemu is null || !File.Exists(qemu))
-            problems.Add("QEMU (qemu-system-x86_64) is not installed: run ./build.sh Install (Debian package qemu-system-x86)");
+        var qemu = qemuBinary;
+        if (qemu is null && Environment.GetEnvironmentVariable(QemuEnvironmentVariable) is { Length: > 0 } fromEnvironment)
+        {
+            qemu = fromEnvironment;
+            if (!File.Exists(qemu))
+                problems.Add($"{QemuEnvironmentVariable} names {qemu}, which does not exist: install QEMU with `{QemuInstallCommand}` (Debian/Ubuntu package qemu-system-x86) and unset {QemuEnvironmentVariable}, or point it at qemu-system-x86_64");
+        }
+        else
+        {
+            qemu ??= FindOnPath("qemu-system-x86_64");
+            if (qemu is null || !File.Exists(qemu))
+                problems.Add($"QEMU (qemu-system-x86_64) is not installed: install it with `{QemuInstallCommand}` (Debian/Ubuntu package qemu-system-x86)");
+        }
+
+        var dir = directory
+            ?? (Environment.GetEnvironmentVariable(AssetsEnvironmentVariable) is { Length: > 0 } fromVariable ? fromVariable : null)
+            ?? GuestPackage.EnsureUnpacked(Host.MicrosandboxHome.UserInstallRoot(), logger, cancellationToken)
+            ?? Path.Combine(Host.MicrosandboxHome.UserInstallRoot(), "qemu");
+        var fix = directory is null && GuestPackage.IsAvailable
+            ? $"delete {dir} so the {GuestPackage.AssemblyName} package unpacks it again"
+            : $"reference the {GuestPackage.AssemblyName} package (Microsandbox depends on it), or point {AssetsEnvironmentVariable} at a native/build.sh output";
 
         string kernel = Path.Combine(dir, "vmlinux"), initrd = Path.Combine(dir, "initrd.cpio"), rootfs = Path.Combine(dir, "rootfs.ext4");
         string busyboxInitrd = Path.Combine(dir, "initrd-busybox.cpio");
@@ -50,9 +92,9 @@ public sealed record QemuAssets(string QemuBinary, string Kernel, string Initrd,
                 busyboxInitrd = Resolve(dir, files, "initrd_busybox", busyboxInitrd);
             }
         }
-        if (!File.Exists(kernel)) problems.Add($"guest kernel missing at {kernel}: run ./build.sh Native");
-        if (!File.Exists(initrd)) problems.Add($"guest initramfs missing at {initrd}: run ./build.sh Native");
-        if (!File.Exists(rootfs)) problems.Add($"default root filesystem missing at {rootfs}: run ./build.sh Native");
+        if (!File.Exists(kernel)) problems.Add($"guest kernel missing at {kernel}: {fix}");
+        if (!File.Exists(initrd)) problems.Add($"guest initramfs missing at {initrd}: {fix}");
+        if (!File.Exists(rootfs)) problems.Add($"default root filesystem missing at {rootfs}: {fix}");
         if (problems.Count > 0) throw new EngineUnavailableException("qemu", string.Join("; ", problems));
         return new QemuAssets(qemu!, kernel, initrd, rootfs, dir) { BusyboxInitrd = File.Exists(busyboxInitrd) ? busyboxInitrd : null };
     }
