@@ -39,21 +39,23 @@ internal sealed class BuildContext
     }
 
     /// <summary>
-    /// Where Native writes the kernel, initramfs and root disk: <c>--out</c>, else <c>$MSB_QEMU_ASSETS</c>, else
-    /// <c>~/.microsandbox/qemu</c>. Like the SDK's QemuAssets, this ignores MSB_HOME so that tests running with a
-    /// temporary state directory still find the shared assets.
+    /// Where Native writes the kernel, initramfs, root disks and guest.tar.gz: <c>--out</c>, else <c>native/out</c>.
+    /// The Microsandbox.Guest.linux-x64 project embeds guest.tar.gz from here, so everything that boots a VM takes its
+    /// assets from that package, as a consumer's does.
     /// </summary>
-    public string NativeOutDir =>
-        Options.NativeOutDir
-        ?? (Environment.GetEnvironmentVariable("MSB_QEMU_ASSETS") is { Length: > 0 } fromEnvironment
-            ? Path.GetFullPath(fromEnvironment)
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".microsandbox", "qemu"));
+    public string NativeOutDir => Options.NativeOutDir ?? Path.Combine(NativeDir, "out");
 
-    /// <summary>Environment handed to processes that use the native outputs (tests, the demo).</summary>
+    /// <summary>
+    /// Environment handed to the tests: <c>MSB_NATIVE_OUT</c> names Native's directory for the test-only tools it
+    /// also builds (agentctl, the plain rootfs tree). Guests boot from the packaged assets, never from here.
+    /// </summary>
     public IReadOnlyDictionary<string, string?> RuntimeEnvironment => new Dictionary<string, string?>
     {
-        ["MSB_QEMU_ASSETS"] = NativeOutDir,
+        ["MSB_NATIVE_OUT"] = NativeOutDir,
     };
+
+    /// <summary>The MSBuild property that points the guest package's project at Native's outputs.</summary>
+    public string GuestAssetsProperty => $"-p:MicrosandboxGuestAssets={NativeOutDir}/";
 
     /// <summary>A line the runner prints last, after its summary (the Test target's pass/fail counts).</summary>
     public string? ClosingLine { get; set; }

@@ -40,7 +40,7 @@ configurationOption.AcceptOnlyFromAmong("Release", "Debug");
 
 var outOption = new Option<string?>("--out")
 {
-    Description = "Output directory for Native (default: $MSB_QEMU_ASSETS, else ~/.microsandbox/qemu).",
+    Description = "Output directory for Native (default: native/out); the guest package embeds what Native writes there.",
 };
 
 var filterOption = new Option<string?>("--filter")

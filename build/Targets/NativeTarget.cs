@@ -16,6 +16,8 @@ internal sealed class NativeTarget : BuildTarget
 
     public override string Description => "build the kernel, initramfs and guest agent with native/build.sh when native/ changed";
 
+    public override IReadOnlyList<string> DependsOn => ["Install"];
+
     public override async Task RunAsync(BuildContext context, CancellationToken cancellationToken)
     {
         var script = Path.Combine(context.NativeDir, "build.sh");

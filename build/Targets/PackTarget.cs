@@ -15,7 +15,7 @@ internal sealed partial class PackTarget : BuildTarget
     {
         await context.DotnetAsync(
             ["pack", context.Solution, "-c", context.Options.Configuration, "--no-build", "-nologo",
-             $"-p:PackageOutputPath={context.PackagesDir}/"],
+             $"-p:PackageOutputPath={context.PackagesDir}/", context.GuestAssetsProperty],
             cancellationToken);
 
         var packages = Directory.Exists(context.PackagesDir)

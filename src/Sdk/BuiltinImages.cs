@@ -10,8 +10,8 @@ namespace Microsandbox;
 /// </summary>
 public static class BuiltinImages
 {
-    /// <summary>Path of the busybox root disk.</summary>
-    public static string BusyboxDisk => Path.Combine(QemuAssets.DefaultDirectory, "busybox.raw");
+    /// <summary>Path of the busybox root disk (reading it unpacks the packaged guest assets on first use, so it exists).</summary>
+    public static string BusyboxDisk => Path.Combine(QemuAssets.UnpackedDefaultDirectory(), "busybox.raw");
 
     /// <summary>The busybox image, for <c>new SandboxBuilder(name).Image(BuiltinImages.Busybox)</c>.</summary>
     public static Func<ImageBuilder, ImageBuilder> Busybox => image => image.Disk(BusyboxDisk).Fstype("ext4");

@@ -35,6 +35,9 @@ internal static class SandboxEngineAvailability
         return configured.Count == 1 ? configured[0] : entry;
     }
 
-    /// <summary>The skip reason, or null when sandboxes can boot (or the answer must come from the test itself).</summary>
-    public static string? SkipReason => Reason.Value;
+    /// <summary>
+    /// The skip reason, or null when sandboxes can boot (or the answer must come from the test itself). Null as well
+    /// when an engine is required (<see cref="Engines.EngineRequirement"/>): the test then runs and fails with the reason.
+    /// </summary>
+    public static string? SkipReason => Engines.EngineRequirement.IsRequired ? null : Reason.Value;
 }

@@ -82,6 +82,13 @@ public class SandboxFixture : global::Xunit.IAsyncLifetime
         }
         if (factory.EngineUnavailableReason is { } why)
         {
+            if (Engines.EngineRequirement.IsRequired)
+            {
+                // CI (or MSB_REQUIRE_ENGINE=1): every test of this fixture fails with the reason instead of skipping.
+                _startFailure = new Engines.EngineUnavailableException("sandbox", $"{why} (an engine is required here: {Engines.EngineRequirement.EnvironmentVariable}=1 or CI=true)");
+                _logs.Target(_startFailure.Message);
+                return;
+            }
             _skipReason = "no sandbox engine can run on this host: " + why;
             _logs.Target(_skipReason);
             return;
@@ -112,6 +119,7 @@ public class SandboxFixture : global::Xunit.IAsyncLifetime
     private static Exception Rethrowable(Exception failure) => failure switch
     {
         SandboxFixtureException f => new SandboxFixtureException(f.SandboxName, f.GuestLogs, f.InnerException ?? f),
+        Engines.EngineUnavailableException u => new Engines.EngineUnavailableException(u.Engine, u.Reason),
         _ => new InvalidConfigException(failure.Message),
     };
 }

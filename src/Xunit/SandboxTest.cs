@@ -48,7 +48,12 @@ public abstract class SandboxTest : global::Xunit.IAsyncLifetime
     public virtual async LifetimeTask InitializeAsync()
     {
         var factory = ResolveFactory();
-        if (factory.EngineUnavailableReason is { } why) TestFramework.SkipCurrentTest("no sandbox engine can run on this host: " + why);
+        if (factory.EngineUnavailableReason is { } why)
+        {
+            if (Engines.EngineRequirement.IsRequired)
+                throw new Engines.EngineUnavailableException("sandbox", $"{why} (an engine is required here: {Engines.EngineRequirement.EnvironmentVariable}=1 or CI=true)");
+            TestFramework.SkipCurrentTest("no sandbox engine can run on this host: " + why);
+        }
         _pool = factory.GetPool(GetType().FullName + "|" + DefinitionName, DefinitionName, Configure);
         _lease = await _pool.AcquireAsync(TestFramework.CurrentTestCancellation);
 #if XUNIT_V2

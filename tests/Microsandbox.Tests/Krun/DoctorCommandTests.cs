@@ -79,11 +79,12 @@ public sealed class DoctorCommandTests(ITestOutputHelper output)
             int msb = Array.FindIndex(lines, l => l.StartsWith("  [NO ] msb found:", StringComparison.Ordinal));
             Assert.True(msb >= 0);
             Assert.Contains($"MSB_PATH is set to {missingMsb}", lines[msb], StringComparison.Ordinal);
-            Assert.StartsWith("        fix: install the npm package microsandbox@0.6.18", lines[msb + 1], StringComparison.Ordinal);
+            Assert.StartsWith("        fix: npm install -g microsandbox@0.6.18 @superradcompany/microsandbox-", lines[msb + 1], StringComparison.Ordinal);
             int kernel = Array.FindIndex(lines, l => l.StartsWith("  [NO ] kernel cached:", StringComparison.Ordinal));
             Assert.True(kernel >= 0);
             Assert.Contains(Path.Combine(empty, "vmlinux"), lines[kernel], StringComparison.Ordinal);
-            Assert.Contains("./build.sh Native", lines[kernel + 1], StringComparison.Ordinal);
+            Assert.Contains("--qemu-assets", lines[kernel + 1], StringComparison.Ordinal);
+            Assert.DoesNotContain("./build.sh", stdout, StringComparison.Ordinal);
             Assert.Contains("no engine can run here: fix one of the problems above", lines);
         }
         finally
@@ -110,5 +111,16 @@ public sealed class DoctorCommandTests(ITestOutputHelper output)
         }
         Assert.Equal(File.Exists(Path.Combine(QemuAssets.DefaultDirectory, "busybox.raw")),
             engines[1].GetProperty("checks").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "busybox image cached").GetProperty("ok").GetBoolean());
+    }
+
+    [Fact]
+    public void Doctor_finds_the_guest_assets_in_the_package_and_reports_where_they_were_unpacked()
+    {
+        var (_, stdout, _) = Run("doctor");
+        var unpacked = GuestPackage.Directory(MicrosandboxHome.UserInstallRoot());
+        Assert.NotNull(unpacked); // this test project references the SDK, which depends on the guest package
+        Assert.Contains($"[yes] kernel cached: {Path.Combine(unpacked, "vmlinux")}", stdout, StringComparison.Ordinal);
+        Assert.Contains($"[yes] initrd cached: {Path.Combine(unpacked, "initrd.cpio")}", stdout, StringComparison.Ordinal);
+        Assert.True(GuestPackage.IsComplete(unpacked));
     }
 }

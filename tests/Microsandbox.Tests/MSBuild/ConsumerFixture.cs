@@ -102,7 +102,7 @@ public sealed class ConsumerFixture : IDisposable
 /// <summary>Runs the dotnet CLI as a child with a clean MSBuild environment.</summary>
 internal static class Dotnet
 {
-    public static ProcessStartInfo StartInfo(string workdir, IEnumerable<string> args, IReadOnlyDictionary<string, string>? extraEnv)
+    public static ProcessStartInfo StartInfo(string workdir, IEnumerable<string> args, IReadOnlyDictionary<string, string>? extraEnv, IEnumerable<string>? removedEnv = null)
     {
         var psi = new ProcessStartInfo(Runtime.SandboxProcessLocator.DotnetHost())
         {
@@ -117,20 +117,30 @@ internal static class Dotnet
             psi.Environment.Remove(key);
         psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         psi.Environment["DOTNET_NOLOGO"] = "1";
+        foreach (var key in removedEnv ?? []) psi.Environment.Remove(key);
         foreach (var (k, v) in extraEnv ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         return psi;
     }
 
-    public static (int ExitCode, string Output) Run(string workdir, IEnumerable<string> args, IReadOnlyDictionary<string, string>? extraEnv, TimeSpan limit)
+    public static (int ExitCode, string Output) Run(string workdir, IEnumerable<string> args, IReadOnlyDictionary<string, string>? extraEnv, TimeSpan limit, IEnumerable<string>? removedEnv = null) =>
+        RunAsync(workdir, args, extraEnv, limit, removedEnv).GetAwaiter().GetResult();
+
+    /// <summary>Runs the dotnet CLI to completion (killed after <paramref name="limit"/>), stdout and stderr together.</summary>
+    public static async Task<(int ExitCode, string Output)> RunAsync(string workdir, IEnumerable<string> args, IReadOnlyDictionary<string, string>? extraEnv, TimeSpan limit, IEnumerable<string>? removedEnv = null)
     {
         var output = new StringBuilder();
-        using var process = new Process { StartInfo = StartInfo(workdir, args, extraEnv) };
+        using var process = new Process { StartInfo = StartInfo(workdir, args, extraEnv, removedEnv) };
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        if (!process.WaitForExit(limit))
+        using var deadline = new CancellationTokenSource(limit);
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
             throw new TimeoutException($"dotnet {string.Join(' ', args)} did not finish within {limit}");

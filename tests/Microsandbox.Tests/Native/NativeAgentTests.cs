@@ -38,7 +38,7 @@ public sealed class NativeAgentTests(ITestOutputHelper output)
     public async Task Agent_smoke_test_drives_real_guests()
     {
         Vm.VmEnvironment.RequireVm();
-        var (code, text) = await RunAsync("/bin/bash", [Path.Combine(RepoRoot(), "native", "test", "smoke.sh"), QemuAssets.DefaultDirectory]);
+        var (code, text) = await RunAsync("/bin/bash", [Path.Combine(RepoRoot(), "native", "test", "smoke.sh"), NativeOutputs.Directory]);
         Assert.True(code == 0, text);
     }
 

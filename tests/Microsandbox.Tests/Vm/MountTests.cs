@@ -21,7 +21,7 @@ public sealed class MountTests(ITestOutputHelper output) : IDisposable
         // Patches need a root they may change (upstream refuses them on disk-image roots): a private copy of the
         // busybox tree, booted as a directory root.
         var root = Path.Combine(_host, "root");
-        await CopyTreeAsync(Path.Combine(Engines.Qemu.QemuAssets.DefaultDirectory, "rootfs"), root);
+        await CopyTreeAsync(Path.Combine(NativeOutputs.Directory, "rootfs"), root);
 
         await using var sb = await Sandbox.CreateAsync(
             new SandboxBuilder(VmEnvironment.UniqueName("mounts"))

@@ -29,7 +29,10 @@ public static class VmEnvironment
     /// <summary>Skips the calling test, printing why, when no VM can boot here.</summary>
     public static void RequireVm()
     {
-        if (Unavailable.Value is { } reason) Assert.Skip($"no VM engine on this host: {reason}");
+        if (Unavailable.Value is not { } reason) return;
+        // On CI (or with MSB_REQUIRE_ENGINE=1) a host that cannot boot is a failure, never a green skip.
+        if (EngineRequirement.IsRequired) Assert.Fail($"no VM engine on this host, and one is required here: {reason}");
+        Assert.Skip($"no VM engine on this host: {reason}");
     }
 
     /// <summary>Options pointing at this run's home, logging into <paramref name="output"/> when given.</summary>

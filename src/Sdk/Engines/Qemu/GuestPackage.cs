@@ -76,6 +76,13 @@ internal static class GuestPackage
 
     private static Assembly? LoadCarrier()
     {
+        var carrier = LoadCarrierAssembly();
+        // An assembly built without assets (only the repository's build program has one) carries nothing.
+        return carrier?.GetManifestResourceInfo(ManifestResource) is null ? null : carrier;
+    }
+
+    private static Assembly? LoadCarrierAssembly()
+    {
         var sdk = typeof(GuestPackage).Assembly;
         var context = AssemblyLoadContext.GetLoadContext(sdk) ?? AssemblyLoadContext.Default;
         try

@@ -40,6 +40,12 @@ public sealed record QemuAssets(string QemuBinary, string Kernel, string Initrd,
             ? dir
             : GuestPackage.Directory(Host.MicrosandboxHome.UserInstallRoot()) ?? Path.Combine(Host.MicrosandboxHome.UserInstallRoot(), "qemu");
 
+    /// <summary><see cref="DefaultDirectory"/>, with the packaged assets unpacked into it first when they are its source.</summary>
+    internal static string UnpackedDefaultDirectory(ILogger? logger = null, CancellationToken cancellationToken = default) =>
+        Environment.GetEnvironmentVariable(AssetsEnvironmentVariable) is { Length: > 0 } dir
+            ? dir
+            : GuestPackage.EnsureUnpacked(Host.MicrosandboxHome.UserInstallRoot(), logger, cancellationToken) ?? Path.Combine(Host.MicrosandboxHome.UserInstallRoot(), "qemu");
+
     /// <summary>Finds the assets, or explains exactly what is missing and how to get it.</summary>
     /// <param name="directory">Asset directory (defaults to <see cref="DefaultDirectory"/>).</param>
     /// <param name="qemuBinary">QEMU binary (defaults to <c>$MSB_QEMU</c>, else PATH lookup of qemu-system-x86_64).</param>
@@ -53,11 +59,14 @@ public sealed record QemuAssets(string QemuBinary, string Kernel, string Initrd,
     /// <param name="qemuBinary">QEMU binary (defaults to <c>$MSB_QEMU</c>, else PATH lookup of qemu-system-x86_64).</param>
     /// <param name="logger">Receives the unpack's progress.</param>
     /// <param name="cancellationToken">Cancels waiting for another process's unpack.</param>
-    public static QemuAssets Locate(string? directory, string? qemuBinary, ILogger? logger, CancellationToken cancellationToken)
+    public static QemuAssets Locate(string? directory, string? qemuBinary, ILogger? logger, CancellationToken cancellationToken) =>
+        Locate(directory, qemuBinary, logger, cancellationToken, Environment.GetEnvironmentVariable(QemuEnvironmentVariable));
+
+    internal static QemuAssets Locate(string? directory, string? qemuBinary, ILogger? logger, CancellationToken cancellationToken, string? qemuFromEnvironment)
     {
         var problems = new List<string>();
         var qemu = qemuBinary;
-        if (qemu is null && Environment.GetEnvironmentVariable(QemuEnvironmentVariable) is { Length: > 0 } fromEnvironment)
+        if (qemu is null && qemuFromEnvironment is { Length: > 0 } fromEnvironment)
         {
             qemu = fromEnvironment;
             if (!File.Exists(qemu))
@@ -70,10 +79,7 @@ public sealed record QemuAssets(string QemuBinary, string Kernel, string Initrd,
                 problems.Add($"QEMU (qemu-system-x86_64) is not installed: install it with `{QemuInstallCommand}` (Debian/Ubuntu package qemu-system-x86)");
         }
 
-        var dir = directory
-            ?? (Environment.GetEnvironmentVariable(AssetsEnvironmentVariable) is { Length: > 0 } fromVariable ? fromVariable : null)
-            ?? GuestPackage.EnsureUnpacked(Host.MicrosandboxHome.UserInstallRoot(), logger, cancellationToken)
-            ?? Path.Combine(Host.MicrosandboxHome.UserInstallRoot(), "qemu");
+        var dir = directory ?? UnpackedDefaultDirectory(logger, cancellationToken);
         var fix = directory is null && GuestPackage.IsAvailable
             ? $"delete {dir} so the {GuestPackage.AssemblyName} package unpacks it again"
             : $"reference the {GuestPackage.AssemblyName} package (Microsandbox depends on it), or point {AssetsEnvironmentVariable} at a native/build.sh output";
