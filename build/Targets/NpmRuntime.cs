@@ -60,6 +60,7 @@ internal static class NpmRuntime
         {
             var msb = Path.Combine(PackageDirectory(platformPackage), "bin", "msb");
             BuildLog.Info(File.Exists(msb) ? $"msb: {msb}" : $"warning: {platformPackage} has no bin/msb");
+            KrunArchive.Write(PackageDirectory(platformPackage), Path.Combine(context.NativeOutDir, "krun"), version);
         }
     }
 

@@ -110,9 +110,9 @@ public static class Doctor
         }
         var fix = assetsDirectory is not null
             ? "point --qemu-assets at a directory native/build.sh wrote"
-            : GuestPackage.IsAvailable
-                ? $"delete {dir} so that the {GuestPackage.AssemblyName} package unpacks it again ({assetsProblem})"
-                : $"reference the {GuestPackage.AssemblyName} package (Microsandbox depends on it) or set {QemuAssets.AssetsEnvironmentVariable}";
+            : AssetPackage.Guest.IsAvailable
+                ? $"delete {dir} so that the {AssetPackage.Guest.AssemblyName} package unpacks it again ({assetsProblem})"
+                : $"reference the {AssetPackage.Guest.AssemblyName} package (Microsandbox depends on it) or set {QemuAssets.AssetsEnvironmentVariable}";
         checks.Add(FileCheck("kernel cached", kernel, fix));
         checks.Add(FileCheck("initrd cached", initrd, fix));
         checks.Add(FileCheck("rootfs cached", rootfs, fix));

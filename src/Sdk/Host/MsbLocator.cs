@@ -6,7 +6,8 @@ namespace Microsandbox.Host;
 
 /// <summary>
 /// Finds the upstream runtime: <c>msb</c> and <c>libkrunfw</c>.
-/// <c>msb</c>: <c>MSB_PATH</c>; then <c>$MSB_HOME/bin/msb</c> (<c>~/.microsandbox/bin/msb</c> without MSB_HOME);
+/// <c>msb</c>: <c>MSB_PATH</c>; then <c>$MSB_HOME/bin/msb</c> (<c>~/.microsandbox/bin/msb</c> without MSB_HOME); then the
+/// <c>Microsandbox.Krun.linux-x64</c> package when the app references it (unpacked into <c>~/.microsandbox/runtime</c>);
 /// then the npm platform package installed under the state directory
 /// (<c>&lt;home&gt;/npm/node_modules/@superradcompany/microsandbox-&lt;platform&gt;/bin/msb</c>, also under
 /// <c>~/.microsandbox</c> when MSB_HOME moves the state elsewhere); then npm's global folders
@@ -81,6 +82,18 @@ public static partial class MsbLocator
         if (File.Exists(homeBin))
         {
             return (homeBin, "$MSB_HOME/bin", null);
+        }
+
+        // A reference to the Microsandbox.Krun.linux-x64 package: a deliberate choice, above whatever npm left behind.
+        if (AssetPackage.Krun.IsAvailable)
+        {
+            var unpacked = AssetPackage.Krun.EnsureUnpacked(MicrosandboxHome.UserInstallRoot());
+            var packaged = Path.Combine(unpacked!, "msb");
+            searched.Add(packaged);
+            if (File.Exists(packaged))
+            {
+                return (packaged, "package " + AssetPackage.Krun.AssemblyName, null);
+            }
         }
 
         if (NpmPlatform() is { } platform)
@@ -228,7 +241,7 @@ public static partial class MsbLocator
 
     /// <summary>The exact command that installs the pinned runtime where this locator finds it (npm's global prefix).</summary>
     public static string InstallHint =>
-        $"npm install -g microsandbox@{MicrosandboxDefaults.RuntimeVersion} {NpmScope}/microsandbox-{NpmPlatform() ?? "<platform>"}@{MicrosandboxDefaults.RuntimeVersion}, or set MSB_PATH to an msb binary";
+        $"dotnet add package {AssetPackage.Krun.AssemblyName}, or npm install -g microsandbox@{MicrosandboxDefaults.RuntimeVersion} {NpmScope}/microsandbox-{NpmPlatform() ?? "<platform>"}@{MicrosandboxDefaults.RuntimeVersion}, or set MSB_PATH to an msb binary";
 
     private static string NotFoundReason(List<string> searched) =>
         "msb was not found (looked in: " + string.Join(", ", searched.Take(6)) + (searched.Count > 6 ? ", … PATH" : string.Empty) +

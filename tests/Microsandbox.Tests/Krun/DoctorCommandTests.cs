@@ -79,7 +79,7 @@ public sealed class DoctorCommandTests(ITestOutputHelper output)
             int msb = Array.FindIndex(lines, l => l.StartsWith("  [NO ] msb found:", StringComparison.Ordinal));
             Assert.True(msb >= 0);
             Assert.Contains($"MSB_PATH is set to {missingMsb}", lines[msb], StringComparison.Ordinal);
-            Assert.StartsWith("        fix: npm install -g microsandbox@0.6.18 @superradcompany/microsandbox-", lines[msb + 1], StringComparison.Ordinal);
+            Assert.StartsWith("        fix: dotnet add package Microsandbox.Krun.linux-x64, or npm install -g microsandbox@0.6.18 @superradcompany/microsandbox-", lines[msb + 1], StringComparison.Ordinal);
             int kernel = Array.FindIndex(lines, l => l.StartsWith("  [NO ] kernel cached:", StringComparison.Ordinal));
             Assert.True(kernel >= 0);
             Assert.Contains(Path.Combine(empty, "vmlinux"), lines[kernel], StringComparison.Ordinal);
@@ -117,10 +117,10 @@ public sealed class DoctorCommandTests(ITestOutputHelper output)
     public void Doctor_finds_the_guest_assets_in_the_package_and_reports_where_they_were_unpacked()
     {
         var (_, stdout, _) = Run("doctor");
-        var unpacked = GuestPackage.Directory(MicrosandboxHome.UserInstallRoot());
+        var unpacked = AssetPackage.Guest.Directory(MicrosandboxHome.UserInstallRoot());
         Assert.NotNull(unpacked); // this test project references the SDK, which depends on the guest package
         Assert.Contains($"[yes] kernel cached: {Path.Combine(unpacked, "vmlinux")}", stdout, StringComparison.Ordinal);
         Assert.Contains($"[yes] initrd cached: {Path.Combine(unpacked, "initrd.cpio")}", stdout, StringComparison.Ordinal);
-        Assert.True(GuestPackage.IsComplete(unpacked));
+        Assert.True(AssetPackage.IsComplete(unpacked));
     }
 }

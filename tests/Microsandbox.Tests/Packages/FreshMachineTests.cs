@@ -44,15 +44,17 @@ public sealed class FreshMachineTests(PackedFeed feed, ITestOutputHelper output)
         var guest = Path.Combine(home, ".microsandbox", "guest");
         var unpacked = Directory.GetDirectories(guest);
         Assert.Single(unpacked);
-        Assert.StartsWith(feed.Version + "-", Path.GetFileName(unpacked[0]), StringComparison.Ordinal);
-        Assert.True(Engines.Qemu.GuestPackage.IsComplete(unpacked[0]));
+        // Named VERSION-HASH after the guest assembly (the one this test run's SDK carries too) and its manifest.
+        Assert.Equal(Path.GetFileName(Host.AssetPackage.Guest.Directory(home)), Path.GetFileName(unpacked[0]));
+        Assert.Matches(@"^\d+\.\d+\.\d+[^/]*-[0-9a-f]{16}$", Path.GetFileName(unpacked[0]));
+        Assert.True(Host.AssetPackage.IsComplete(unpacked[0]));
         Assert.True(File.Exists(Path.Combine(unpacked[0], "vmlinux")));
 
         // The sandbox process sits in a folder of its own, without a second copy of the guest assets.
         var bin = Path.Combine(project, "bin", "Debug", "net10.0");
         Assert.True(File.Exists(Path.Combine(bin, "microsandbox", "Microsandbox.Cli.dll")));
-        Assert.False(File.Exists(Path.Combine(bin, "microsandbox", Engines.Qemu.GuestPackage.AssemblyName + ".dll")));
-        Assert.True(File.Exists(Path.Combine(bin, Engines.Qemu.GuestPackage.AssemblyName + ".dll")));
+        Assert.False(File.Exists(Path.Combine(bin, "microsandbox", Host.AssetPackage.Guest.AssemblyName + ".dll")));
+        Assert.True(File.Exists(Path.Combine(bin, Host.AssetPackage.Guest.AssemblyName + ".dll")));
         Assert.False(File.Exists(Path.Combine(bin, "Microsandbox.Cli.dll")));
     }
 
@@ -92,7 +94,7 @@ public sealed class FreshMachineTests(PackedFeed feed, ITestOutputHelper output)
                 <MicrosandboxRun Command="uname" Arguments="-r">
                   <Output TaskParameter="StandardOutput" PropertyName="GuestKernel" />
                 </MicrosandboxRun>
-                <Message Importance="high" Text="guest-kernel=[$(GuestKernel)]" />
+                <Message Importance="high" Text="guest-kernel=[$(GuestKernel.Trim())]" />
               </Target>
             </Project>
             """);
@@ -126,6 +128,43 @@ public sealed class FreshMachineTests(PackedFeed feed, ITestOutputHelper output)
         output.WriteLine(await stderr);
         Assert.Equal(0, cli.ExitCode);
         Assert.Equal($"ok\n{feed.KernelVersion}\n", await stdout);
+    }
+
+    [Fact]
+    public async Task With_the_krun_package_msb_is_found_without_npm()
+    {
+        var project = Directory.CreateDirectory(Path.Combine(feed.Root, "krun-" + Guid.NewGuid().ToString("N")[..8])).FullName;
+        File.Copy(feed.NuGetConfig, Path.Combine(project, "nuget.config"));
+        File.WriteAllText(Path.Combine(project, "Consumer.csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <TargetFramework>net10.0</TargetFramework>
+                <OutputType>Exe</OutputType>
+                <ImplicitUsings>enable</ImplicitUsings>
+              </PropertyGroup>
+              <ItemGroup>
+                <PackageReference Include="Microsandbox" Version="{feed.Version}" />
+                <PackageReference Include="Microsandbox.Krun.linux-x64" Version="{feed.Version}" />
+              </ItemGroup>
+            </Project>
+            """);
+        File.WriteAllText(Path.Combine(project, "Program.cs"), """
+            var location = await Microsandbox.Host.MsbLocator.LocateAsync();
+            Console.WriteLine($"source=[{location.MsbSource}] version=[{location.Version}] msb=[{location.MsbPath}] libkrunfw=[{location.LibkrunfwPath}] reason=[{location.Reason}]");
+            """);
+        var home = feed.NewHome();
+        var environment = feed.FreshEnvironment(home);
+        environment["PATH"] = "/usr/local/bin:/usr/bin:/bin"; // no msb on it, whatever this machine has
+        var run = await RunAsync(project, ["run", "--project", "Consumer.csproj"], environment);
+        output.WriteLine(run.Output);
+        Assert.True(run.ExitCode == 0, run.Output);
+        var runtime = Path.Combine(home, ".microsandbox", "runtime");
+        var unpacked = Assert.Single(Directory.GetDirectories(runtime));
+        Assert.Contains("source=[package Microsandbox.Krun.linux-x64]", run.Output, StringComparison.Ordinal);
+        Assert.Contains($"version=[{MicrosandboxDefaults.RuntimeVersion}]", run.Output, StringComparison.Ordinal);
+        Assert.Contains($"msb=[{Path.Combine(unpacked, "msb")}]", run.Output, StringComparison.Ordinal);
+        Assert.Contains($"libkrunfw=[{Path.Combine(unpacked, Host.MsbLocator.LibkrunfwFileName)}]", run.Output, StringComparison.Ordinal);
+        Assert.Contains("reason=[]", run.Output, StringComparison.Ordinal);
     }
 
     private Task<(int ExitCode, string Output)> RunAsync(string directory, string[] arguments, Dictionary<string, string> environment) =>

@@ -14,6 +14,7 @@ public sealed class PackedFeed : IDisposable
     private static readonly string[] Projects =
     [
         "src/Guest/Microsandbox.Guest.linux-x64.csproj",
+        "src/Krun/Microsandbox.Krun.linux-x64.csproj",
         "src/Sdk/Microsandbox.csproj",
         "src/Xunit/Microsandbox.Xunit.csproj",
         "src/Xunit.V2/Microsandbox.Xunit.V2.csproj",

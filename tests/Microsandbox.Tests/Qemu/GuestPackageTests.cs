@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Microsandbox.Engines;
 using Microsandbox.Engines.Qemu;
+using Microsandbox.Host;
 
 namespace Microsandbox.Tests.Qemu;
 
@@ -15,12 +16,12 @@ public sealed class GuestPackageTests : IDisposable
     [Fact]
     public async Task Concurrent_first_uses_unpack_once_and_every_file_matches_the_manifest()
     {
-        Assert.True(GuestPackage.IsAvailable, "the SDK's guest package is not beside the test assembly");
-        var results = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => Task.Run(() => GuestPackage.EnsureUnpacked(_root), TestContext.Current.CancellationToken)));
+        Assert.True(AssetPackage.Guest.IsAvailable, "the SDK's guest package is not beside the test assembly");
+        var results = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => Task.Run(() => AssetPackage.Guest.EnsureUnpacked(_root), TestContext.Current.CancellationToken)));
 
         var directory = Assert.Single(results.Distinct());
         Assert.NotNull(directory);
-        Assert.Equal(GuestPackage.Directory(_root), directory);
+        Assert.Equal(AssetPackage.Guest.Directory(_root), directory);
         Assert.Single(Directory.GetDirectories(Path.Combine(_root, "guest"))); // no staging left behind
         using var manifest = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(directory, "manifest.json")));
         foreach (var key in new[] { "kernel", "initrd", "initrd_busybox", "rootfs_ext4", "agent" })
@@ -30,7 +31,7 @@ public sealed class GuestPackageTests : IDisposable
             Assert.Equal(entry.GetProperty("sha256").GetString(), Convert.ToHexStringLower(await SHA256.HashDataAsync(file, TestContext.Current.CancellationToken)));
         }
         Assert.Equal("rootfs.ext4", new FileInfo(Path.Combine(directory, "busybox.raw")).LinkTarget);
-        Assert.True(GuestPackage.IsComplete(directory));
+        Assert.True(AssetPackage.IsComplete(directory));
 
         // The root disk is mostly empty: its holes stay holes (allocated blocks far below its length).
         var disk = new FileInfo(Path.Combine(directory, "rootfs.ext4"));
@@ -40,17 +41,17 @@ public sealed class GuestPackageTests : IDisposable
     [Fact]
     public void A_damaged_unpack_is_replaced_and_a_truncated_file_is_noticed()
     {
-        var target = GuestPackage.Directory(_root)!;
+        var target = AssetPackage.Guest.Directory(_root)!;
         Directory.CreateDirectory(target);
         File.WriteAllText(Path.Combine(target, "vmlinux"), "not a kernel"); // an interrupted copy: no unpack record
-        Assert.False(GuestPackage.IsComplete(target));
+        Assert.False(AssetPackage.IsComplete(target));
 
-        Assert.Equal(target, GuestPackage.EnsureUnpacked(_root));
-        Assert.True(GuestPackage.IsComplete(target));
+        Assert.Equal(target, AssetPackage.Guest.EnsureUnpacked(_root, cancellationToken: TestContext.Current.CancellationToken));
+        Assert.True(AssetPackage.IsComplete(target));
         Assert.NotEqual("not a kernel", File.ReadAllText(Path.Combine(target, "initrd.cpio"))[..12]);
 
         using (var kernel = new FileStream(Path.Combine(target, "vmlinux"), FileMode.Open)) kernel.SetLength(4096);
-        Assert.False(GuestPackage.IsComplete(target));
+        Assert.False(AssetPackage.IsComplete(target));
     }
 
     [Fact]

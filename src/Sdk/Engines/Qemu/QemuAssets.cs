@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsandbox.Host;
 using Microsoft.Extensions.Logging;
 
 namespace Microsandbox.Engines.Qemu;
@@ -38,13 +39,13 @@ public sealed record QemuAssets(string QemuBinary, string Kernel, string Initrd,
     public static string DefaultDirectory =>
         Environment.GetEnvironmentVariable(AssetsEnvironmentVariable) is { Length: > 0 } dir
             ? dir
-            : GuestPackage.Directory(Host.MicrosandboxHome.UserInstallRoot()) ?? Path.Combine(Host.MicrosandboxHome.UserInstallRoot(), "qemu");
+            : AssetPackage.Guest.Directory(Host.MicrosandboxHome.UserInstallRoot()) ?? Path.Combine(Host.MicrosandboxHome.UserInstallRoot(), "qemu");
 
     /// <summary><see cref="DefaultDirectory"/>, with the packaged assets unpacked into it first when they are its source.</summary>
     internal static string UnpackedDefaultDirectory(ILogger? logger = null, CancellationToken cancellationToken = default) =>
         Environment.GetEnvironmentVariable(AssetsEnvironmentVariable) is { Length: > 0 } dir
             ? dir
-            : GuestPackage.EnsureUnpacked(Host.MicrosandboxHome.UserInstallRoot(), logger, cancellationToken) ?? Path.Combine(Host.MicrosandboxHome.UserInstallRoot(), "qemu");
+            : AssetPackage.Guest.EnsureUnpacked(Host.MicrosandboxHome.UserInstallRoot(), logger, cancellationToken) ?? Path.Combine(Host.MicrosandboxHome.UserInstallRoot(), "qemu");
 
     /// <summary>Finds the assets, or explains exactly what is missing and how to get it.</summary>
     /// <param name="directory">Asset directory (defaults to <see cref="DefaultDirectory"/>).</param>
@@ -80,9 +81,9 @@ public sealed record QemuAssets(string QemuBinary, string Kernel, string Initrd,
         }
 
         var dir = directory ?? UnpackedDefaultDirectory(logger, cancellationToken);
-        var fix = directory is null && GuestPackage.IsAvailable
-            ? $"delete {dir} so the {GuestPackage.AssemblyName} package unpacks it again"
-            : $"reference the {GuestPackage.AssemblyName} package (Microsandbox depends on it), or point {AssetsEnvironmentVariable} at a native/build.sh output";
+        var fix = directory is null && AssetPackage.Guest.IsAvailable
+            ? $"delete {dir} so the {AssetPackage.Guest.AssemblyName} package unpacks it again"
+            : $"reference the {AssetPackage.Guest.AssemblyName} package (Microsandbox depends on it), or point {AssetsEnvironmentVariable} at a native/build.sh output";
 
         string kernel = Path.Combine(dir, "vmlinux"), initrd = Path.Combine(dir, "initrd.cpio"), rootfs = Path.Combine(dir, "rootfs.ext4");
         string busyboxInitrd = Path.Combine(dir, "initrd-busybox.cpio");

@@ -4,46 +4,71 @@ using System.Reflection;
 using System.Runtime.Loader;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Microsandbox.Engines;
 using Microsandbox.State;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Microsandbox.Engines.Qemu;
+namespace Microsandbox.Host;
 
 /// <summary>
-/// The guest assets that travel in the <c>Microsandbox.Guest.linux-x64</c> package (a dependency of Microsandbox):
-/// its assembly embeds <c>guest.tar.gz</c> and <c>manifest.json</c>, which are unpacked once per content into
-/// <c>~/.microsandbox/guest/VERSION-HASH/</c>. The unpack happens under a file lock in a staging directory, every
-/// file is checked against the manifest's sha256 and the directory is renamed into place only when complete, so
-/// several processes starting at once share one unpack and none ever sees a half-written kernel.
+/// Binaries that travel inside a package's assembly as embedded resources — an <c>ARCHIVE.tar.gz</c> and the
+/// <c>manifest.json</c> that lists every file's sha256 — and are unpacked once per content into
+/// <c>~/.microsandbox/FOLDER/VERSION-HASH/</c>. The unpack happens under a file lock in a staging directory, every
+/// file is checked against the manifest and the directory is renamed into place only when complete, so several
+/// processes starting at once share one unpack and none ever sees a half-written kernel.
 /// </summary>
-internal static class GuestPackage
+internal sealed class AssetPackage
 {
-    /// <summary>The package (and assembly) that carries the assets for this host.</summary>
-    public const string AssemblyName = "Microsandbox.Guest.linux-x64";
+    /// <summary>
+    /// The guest side of the QEMU engine (a dependency of Microsandbox): kernel, initramfs images with the guest agent
+    /// and the built-in image, its root disk (also as <c>busybox.raw</c>).
+    /// </summary>
+    public static AssetPackage Guest { get; } = new(
+        "Microsandbox.Guest.linux-x64", "qemu", "guest", "guest.tar.gz",
+        ["kernel", "initrd", "initrd_busybox", "rootfs_ext4", "agent"], [("busybox.raw", "rootfs.ext4")]);
 
-    private const string ArchiveResource = "guest.tar.gz";
+    /// <summary>Upstream's runtime for libkrun hosts, opt-in: <c>msb</c> and <c>libkrunfw</c> side by side.</summary>
+    public static AssetPackage Krun { get; } = new(
+        "Microsandbox.Krun.linux-x64", "krun", "runtime", "krun.tar.gz", ["msb", "libkrunfw"], []);
+
     private const string ManifestResource = "manifest.json";
     private const string UnpackedRecord = ".unpacked.json";
 
-    // Files a guest cannot boot without, by their manifest keys.
-    private static readonly string[] RequiredKeys = ["kernel", "initrd", "initrd_busybox", "rootfs_ext4", "agent"];
+    private readonly string _engine;
+    private readonly string _folder;
+    private readonly string _archiveResource;
+    private readonly string[] _requiredKeys;
+    private readonly (string Name, string Target)[] _links;
+    private readonly Lazy<Assembly?> _carrier;
+    private readonly object _gate = new();
+    private readonly HashSet<string> _unpacked = new(StringComparer.Ordinal);
 
-    private static readonly Lazy<Assembly?> Carrier = new(LoadCarrier);
-    private static readonly object Gate = new();
-    private static readonly Dictionary<string, string> Unpacked = new(StringComparer.Ordinal);
+    private AssetPackage(string assemblyName, string engine, string folder, string archiveResource, string[] requiredKeys, (string, string)[] links)
+    {
+        AssemblyName = assemblyName;
+        _engine = engine;
+        _folder = folder;
+        _archiveResource = archiveResource;
+        _requiredKeys = requiredKeys;
+        _links = links;
+        _carrier = new(LoadCarrier);
+    }
 
-    /// <summary>Whether the guest package's assembly is present beside the SDK.</summary>
-    public static bool IsAvailable => Carrier.Value is not null;
+    /// <summary>The package (and assembly) that carries the files.</summary>
+    public string AssemblyName { get; }
+
+    /// <summary>Whether the package's assembly is present beside the SDK.</summary>
+    public bool IsAvailable => _carrier.Value is not null;
 
     /// <summary>
     /// Where the packaged assets are (or will be) unpacked for <paramref name="installRoot"/>, or null without the
     /// package. Cheap: reads only the embedded manifest.
     /// </summary>
-    public static string? Directory(string installRoot)
+    public string? Directory(string installRoot)
     {
-        if (Carrier.Value is not { } assembly) return null;
-        return Path.Combine(installRoot, "guest", CacheKey(assembly));
+        if (_carrier.Value is not { } assembly) return null;
+        return Path.Combine(installRoot, _folder, CacheKey(assembly));
     }
 
     /// <summary>
@@ -51,13 +76,13 @@ internal static class GuestPackage
     /// the package.
     /// </summary>
     /// <exception cref="EngineUnavailableException">The package is damaged or the cache cannot be written.</exception>
-    public static string? EnsureUnpacked(string installRoot, ILogger? logger = null, CancellationToken cancellationToken = default)
+    public string? EnsureUnpacked(string installRoot, ILogger? logger = null, CancellationToken cancellationToken = default)
     {
-        if (Carrier.Value is not { } assembly) return null;
-        var target = Path.Combine(installRoot, "guest", CacheKey(assembly));
-        lock (Gate)
+        if (_carrier.Value is not { } assembly) return null;
+        var target = Path.Combine(installRoot, _folder, CacheKey(assembly));
+        lock (_gate)
         {
-            if (Unpacked.ContainsKey(target)) return target;
+            if (_unpacked.Contains(target)) return target;
         }
         if (!IsComplete(target))
         {
@@ -67,23 +92,23 @@ internal static class GuestPackage
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or JsonException)
             {
-                throw new EngineUnavailableException("qemu", $"the guest assets of package {AssemblyName} could not be unpacked into {target}: {e.Message}");
+                throw new EngineUnavailableException(_engine, $"the files of package {AssemblyName} could not be unpacked into {target}: {e.Message}");
             }
         }
-        lock (Gate) Unpacked[target] = target;
+        lock (_gate) _unpacked.Add(target);
         return target;
     }
 
-    private static Assembly? LoadCarrier()
+    private Assembly? LoadCarrier()
     {
         var carrier = LoadCarrierAssembly();
         // An assembly built without assets (only the repository's build program has one) carries nothing.
         return carrier?.GetManifestResourceInfo(ManifestResource) is null ? null : carrier;
     }
 
-    private static Assembly? LoadCarrierAssembly()
+    private Assembly? LoadCarrierAssembly()
     {
-        var sdk = typeof(GuestPackage).Assembly;
+        var sdk = typeof(AssetPackage).Assembly;
         var context = AssemblyLoadContext.GetLoadContext(sdk) ?? AssemblyLoadContext.Default;
         try
         {
@@ -98,7 +123,7 @@ internal static class GuestPackage
     }
 
     // VERSION-HASH: the package version for people, the manifest's hash (it lists every file's sha256) for machines.
-    private static string CacheKey(Assembly assembly)
+    private string CacheKey(Assembly assembly)
     {
         var manifest = ReadResource(assembly, ManifestResource);
         var version = assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
@@ -107,10 +132,10 @@ internal static class GuestPackage
         return $"{version}-{Convert.ToHexStringLower(SHA256.HashData(manifest))[..16]}";
     }
 
-    private static byte[] ReadResource(Assembly assembly, string name)
+    private byte[] ReadResource(Assembly assembly, string name)
     {
         using var stream = assembly.GetManifestResourceStream(name)
-            ?? throw new EngineUnavailableException("qemu", $"package {AssemblyName} is damaged: resource {name} is missing");
+            ?? throw new EngineUnavailableException(_engine, $"package {AssemblyName} is damaged: resource {name} is missing");
         using var copy = new MemoryStream();
         stream.CopyTo(copy);
         return copy.ToArray();
@@ -123,7 +148,7 @@ internal static class GuestPackage
         if (!File.Exists(record)) return false;
         try
         {
-            var lengths = JsonSerializer.Deserialize(File.ReadAllBytes(record), GuestPackageJson.Default.DictionaryStringInt64);
+            var lengths = JsonSerializer.Deserialize(File.ReadAllBytes(record), AssetPackageJson.Default.DictionaryStringInt64);
             if (lengths is null || lengths.Count == 0) return false;
             foreach (var (file, length) in lengths)
             {
@@ -138,7 +163,7 @@ internal static class GuestPackage
         }
     }
 
-    private static void UnpackLocked(Assembly assembly, string target, ILogger logger, CancellationToken cancellationToken)
+    private void UnpackLocked(Assembly assembly, string target, ILogger logger, CancellationToken cancellationToken)
     {
         var parent = Path.GetDirectoryName(target)!;
         System.IO.Directory.CreateDirectory(parent);
@@ -146,18 +171,17 @@ internal static class GuestPackage
         if (IsComplete(target)) return; // another process finished it while we waited
 
         var started = System.Diagnostics.Stopwatch.StartNew();
-        logger.LogInformation("unpacking the guest assets of {Package} into {Directory}", AssemblyName, target);
+        logger.LogInformation("unpacking the files of {Package} into {Directory}", AssemblyName, target);
         var staging = System.IO.Directory.CreateDirectory(Path.Combine(parent, $".staging-{Environment.ProcessId}-{RandomNumberGenerator.GetHexString(8, lowercase: true)}")).FullName;
         try
         {
             var lengths = Extract(assembly, staging, cancellationToken);
             Verify(staging, lengths.Keys, cancellationToken);
-            // The built-in image's disk under the name BuiltinImages uses (image sources know raw disks by .raw).
-            File.CreateSymbolicLink(Path.Combine(staging, "busybox.raw"), "rootfs.ext4");
-            File.WriteAllBytes(Path.Combine(staging, UnpackedRecord), JsonSerializer.SerializeToUtf8Bytes(lengths, GuestPackageJson.Default.DictionaryStringInt64));
+            foreach (var (name, linkTarget) in _links) File.CreateSymbolicLink(Path.Combine(staging, name), linkTarget);
+            File.WriteAllBytes(Path.Combine(staging, UnpackedRecord), JsonSerializer.SerializeToUtf8Bytes(lengths, AssetPackageJson.Default.DictionaryStringInt64));
             if (System.IO.Directory.Exists(target)) System.IO.Directory.Delete(target, recursive: true); // damaged earlier unpack
             System.IO.Directory.Move(staging, target);
-            logger.LogInformation("guest assets unpacked and verified in {Elapsed} ms", started.ElapsedMilliseconds);
+            logger.LogInformation("{Package} unpacked and verified in {Elapsed} ms", AssemblyName, started.ElapsedMilliseconds);
         }
         finally
         {
@@ -175,11 +199,11 @@ internal static class GuestPackage
         }
     }
 
-    private static Dictionary<string, long> Extract(Assembly assembly, string staging, CancellationToken cancellationToken)
+    private Dictionary<string, long> Extract(Assembly assembly, string staging, CancellationToken cancellationToken)
     {
         var lengths = new Dictionary<string, long>(StringComparer.Ordinal);
-        using var resource = assembly.GetManifestResourceStream(ArchiveResource)
-            ?? throw new InvalidDataException($"resource {ArchiveResource} is missing");
+        using var resource = assembly.GetManifestResourceStream(_archiveResource)
+            ?? throw new InvalidDataException($"resource {_archiveResource} is missing");
         using var gzip = new GZipStream(resource, CompressionMode.Decompress);
         using var reader = new TarReader(gzip);
         var buffer = new byte[1 << 16];
@@ -189,7 +213,7 @@ internal static class GuestPackage
             var name = entry.Name.TrimStart('.', '/');
             // Our own archive is flat: anything else means it is not the archive the build made.
             if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile) || name.Length == 0 || name.Contains('/', StringComparison.Ordinal))
-                throw new InvalidDataException($"unexpected entry '{entry.Name}' ({entry.EntryType}) in {ArchiveResource}");
+                throw new InvalidDataException($"unexpected entry '{entry.Name}' ({entry.EntryType}) in {_archiveResource}");
             var path = Path.Combine(staging, name);
             using (var output = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.None))
             {
@@ -216,7 +240,7 @@ internal static class GuestPackage
         }
     }
 
-    private static void Verify(string staging, IEnumerable<string> extracted, CancellationToken cancellationToken)
+    private void Verify(string staging, IEnumerable<string> extracted, CancellationToken cancellationToken)
     {
         var present = extracted.ToHashSet(StringComparer.Ordinal);
         using var manifest = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(staging, ManifestResource)));
@@ -230,7 +254,7 @@ internal static class GuestPackage
             if (path is null || sha is null) continue;
             if (!present.Contains(path))
             {
-                if (RequiredKeys.Contains(file.Name)) throw new InvalidDataException($"{path} ({file.Name}) is missing from {ArchiveResource}");
+                if (_requiredKeys.Contains(file.Name)) throw new InvalidDataException($"{path} ({file.Name}) is missing from {_archiveResource}");
                 continue; // built, but not shipped (test tools)
             }
             using var stream = File.OpenRead(Path.Combine(staging, path));
@@ -242,4 +266,4 @@ internal static class GuestPackage
 }
 
 [System.Text.Json.Serialization.JsonSerializable(typeof(Dictionary<string, long>))]
-internal sealed partial class GuestPackageJson : System.Text.Json.Serialization.JsonSerializerContext;
+internal sealed partial class AssetPackageJson : System.Text.Json.Serialization.JsonSerializerContext;
