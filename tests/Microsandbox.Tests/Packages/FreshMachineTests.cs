@@ -54,6 +54,7 @@ public sealed class FreshMachineTests(PackedFeed feed, ITestOutputHelper output)
         var bin = Path.Combine(project, "bin", "Debug", "net10.0");
         Assert.True(File.Exists(Path.Combine(bin, "microsandbox", "Microsandbox.Cli.dll")));
         Assert.False(File.Exists(Path.Combine(bin, "microsandbox", Host.AssetPackage.Guest.AssemblyName + ".dll")));
+        Assert.False(Directory.Exists(Path.Combine(bin, "microsandbox", "publish")));
         Assert.True(File.Exists(Path.Combine(bin, Host.AssetPackage.Guest.AssemblyName + ".dll")));
         Assert.False(File.Exists(Path.Combine(bin, "Microsandbox.Cli.dll")));
     }
