@@ -23,7 +23,7 @@ public sealed class BadInputTests(ITestOutputHelper output) : IDisposable
         var e = await Assert.ThrowsAsync<EngineUnavailableException>(() => Sandbox.CreateAsync(builder,
             VmEnvironment.Options(output) with { Engine = EngineKind.Qemu, QemuBinary = "/nonexistent/qemu-system-x86_64" }, Ct));
         Assert.Contains("qemu-system-x86", e.Message);
-        Assert.Contains("./build.sh Install", e.Message);
+        Assert.Contains("sudo apt-get install -y --no-install-recommends qemu-system-x86", e.Message);
         await AssertNoRowAsync(builder.Build().Spec.Name);
     }
 
@@ -34,7 +34,7 @@ public sealed class BadInputTests(ITestOutputHelper output) : IDisposable
         var e = await Assert.ThrowsAsync<EngineUnavailableException>(() => Sandbox.CreateAsync(builder,
             VmEnvironment.Options(output) with { Engine = EngineKind.Qemu, QemuAssetsDirectory = _dir }, Ct));
         Assert.Contains("guest kernel missing at " + Path.Combine(_dir, "vmlinux"), e.Message);
-        Assert.Contains("./build.sh Native", e.Message);
+        Assert.Contains("point it at a directory native/build.sh wrote, or leave it unset to boot from the Microsandbox.Guest.linux-x64 package", e.Message);
         await AssertNoRowAsync(builder.Build().Spec.Name);
     }
 

@@ -80,10 +80,13 @@ public sealed record QemuAssets(string QemuBinary, string Kernel, string Initrd,
                 problems.Add($"QEMU (qemu-system-x86_64) is not installed: install it with `{QemuInstallCommand}` (Debian/Ubuntu package qemu-system-x86)");
         }
 
-        var dir = directory ?? UnpackedDefaultDirectory(logger, cancellationToken);
-        var fix = directory is null && AssetPackage.Guest.IsAvailable
-            ? $"delete {dir} so the {AssetPackage.Guest.AssemblyName} package unpacks it again"
-            : $"reference the {AssetPackage.Guest.AssemblyName} package (Microsandbox depends on it), or point {AssetsEnvironmentVariable} at a native/build.sh output";
+        var given = directory ?? (Environment.GetEnvironmentVariable(AssetsEnvironmentVariable) is { Length: > 0 } fromVariable ? fromVariable : null);
+        var dir = given ?? UnpackedDefaultDirectory(logger, cancellationToken);
+        var fix = given is not null
+            ? $"{dir} was given as the asset directory (SandboxOptions.QemuAssetsDirectory or {AssetsEnvironmentVariable}): point it at a directory native/build.sh wrote, or leave it unset to boot from the {AssetPackage.Guest.AssemblyName} package"
+            : AssetPackage.Guest.IsAvailable
+                ? $"delete {dir} so that the {AssetPackage.Guest.AssemblyName} package unpacks it again"
+                : $"reference the {AssetPackage.Guest.AssemblyName} package (Microsandbox depends on it; it is missing beside {typeof(QemuAssets).Assembly.GetName().Name}.dll)";
 
         string kernel = Path.Combine(dir, "vmlinux"), initrd = Path.Combine(dir, "initrd.cpio"), rootfs = Path.Combine(dir, "rootfs.ext4");
         string busyboxInitrd = Path.Combine(dir, "initrd-busybox.cpio");
