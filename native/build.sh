@@ -8,6 +8,7 @@
 #   rootfs/            the same tree as a plain directory (for a 9p root)
 #   msb-agent          the static guest agent binary
 #   agentctl           host-side test client
+#   libmsb-netfilter.so  host-side network policy filter preloaded into QEMU (native/netfilter)
 #   manifest.json      kernel version, file names, sha256s
 #   guest.tar.gz       what the Microsandbox.Guest.linux-x64 package carries: vmlinux, both initramfs images,
 #                      rootfs.ext4, msb-agent and manifest.json (deterministic: fixed owner, mtime, order)
@@ -110,11 +111,11 @@ inputs_hash="$(
     {
         printf '%s\n' "$kver" "${MSB_ROOTFS_SIZE_MIB:-256}"
         dpkg -s busybox-static 2>/dev/null | grep -m1 '^Version:' || true
-        cat -- "$here/build.sh" "$here/agent/Makefile" "$here"/agent/*.c "$here"/agent/*.h "$here/tools/agentctl.c"
+        cat -- "$here/build.sh" "$here/agent/Makefile" "$here"/agent/*.c "$here"/agent/*.h "$here/tools/agentctl.c" "$here"/netfilter/*.c
     } | sha256sum | cut -d' ' -f1
 )"
 outputs_present=1
-for f in vmlinux initrd.cpio initrd-busybox.cpio rootfs.ext4 rootfs.erofs msb-agent agentctl manifest.json guest.tar.gz; do
+for f in vmlinux initrd.cpio initrd-busybox.cpio rootfs.ext4 rootfs.erofs msb-agent agentctl libmsb-netfilter.so manifest.json guest.tar.gz; do
     [[ -e "$out/$f" ]] || outputs_present=0
 done
 if [[ $outputs_present -eq 1 && "$(cat "$work/inputs.sha256" 2>/dev/null)" == "$inputs_hash" ]]; then
@@ -130,6 +131,12 @@ make -s -C "$here/agent" OUT="$agent_build" >&2 || { rm -rf -- "$agent_build"; d
 install -m 0755 "$agent_build/msb-agent" "$out/msb-agent.tmp" && mv -f -- "$out/msb-agent.tmp" "$out/msb-agent"
 install -m 0755 "$agent_build/agentctl" "$out/agentctl.tmp" && mv -f -- "$out/agentctl.tmp" "$out/agentctl"
 rm -rf -- "$agent_build"
+
+# ---------------------------------------------------------------- network filter (host side)
+log "building the network filter"
+gcc -O2 -std=gnu11 -Wall -Wextra -Werror -shared -fPIC -o "$out/libmsb-netfilter.so.tmp" "$here/netfilter/msb-netfilter.c" -ldl \
+    || die "network filter build failed"
+mv -f -- "$out/libmsb-netfilter.so.tmp" "$out/libmsb-netfilter.so"
 
 # ---------------------------------------------------------------- module closure
 # Modules come in groups the agent loads on demand (loading all of them costs
@@ -272,6 +279,7 @@ json_str() { local s="$1"; s="${s//\\/\\\\}"; s="${s//\"/\\\"}"; printf '"%s"' "
     printf '    "rootfs_erofs": {"path": "rootfs.erofs", "sha256": "%s"},\n' "$(sha "$out/rootfs.erofs")"
     printf '    "rootfs_dir": {"path": "rootfs"},\n'
     printf '    "agent": {"path": "msb-agent", "sha256": "%s"},\n' "$(sha "$out/msb-agent")"
+    printf '    "netfilter": {"path": "libmsb-netfilter.so", "sha256": "%s"},\n' "$(sha "$out/libmsb-netfilter.so")"
     printf '    "agentctl": {"path": "agentctl", "sha256": "%s"}\n' "$(sha "$out/agentctl")"
     printf '  },\n'
     printf '  "module_groups": {'
@@ -300,7 +308,7 @@ mv -f -- "$out/manifest.json.tmp" "$out/manifest.json"
 # (agentctl), the EROFS image and the plain tree stay out.
 log "packing guest.tar.gz"
 tar -C "$out" --format=gnu --owner=0 --group=0 --numeric-owner --mtime=@0 -cf - -- \
-    manifest.json vmlinux initrd.cpio initrd-busybox.cpio rootfs.ext4 msb-agent \
+    manifest.json vmlinux initrd.cpio initrd-busybox.cpio rootfs.ext4 msb-agent libmsb-netfilter.so \
     | gzip -n -6 >"$out/guest.tar.gz.tmp"
 mv -f -- "$out/guest.tar.gz.tmp" "$out/guest.tar.gz"
 printf '%s\n' "$inputs_hash" >"$work/inputs.sha256"

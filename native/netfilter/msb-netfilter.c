@@ -9,13 +9,16 @@
  * The policy arrives in MSB_NET_POLICY, one directive per line (written by the SDK's QemuNetworkPolicy):
  *   default allow|deny             what happens when no rule matches (egress)
  *   resolver ADDR                  the host's DNS servers: slirp forwards the guest's DNS (gateway port 53) to them
+ *   local ADDR                     an address of the host's own interfaces: the "host" group, whatever its range
  *   rule allow|deny PROTOS PORTS DEST
  *       PROTOS  any | a comma list of tcp, udp, icmp
  *       PORTS   any | a comma list of N or N-M (the destination port)
  *       DEST    any | group:public|private|host|link_local|metadata|multicast | cidr:ADDR/LEN
  * Rules are matched first to last; the first match decides. Addresses are classified as upstream microsandbox does,
  * in QEMU's view of them: slirp maps the guest's gateway to the host's loopback, so 127.0.0.0/8 and ::1 are the
- * "host" group, and so is a resolver reached on port 53 (the guest asked the gateway's DNS).
+ * "host" group, and so is a resolver reached on port 53 (the guest asked the gateway's DNS). The host's own interface
+ * addresses are the host too (stricter than upstream, whose host group is the gateway alone): a service listening on
+ * the host's LAN or public address is still the host's.
  *
  * A policy that cannot be read denies everything (fail closed). Denied calls fail with ECONNREFUSED / EACCES, so the
  * guest sees a refused connection or a dropped datagram; the first denials are logged on stderr (QEMU's log).
@@ -40,6 +43,7 @@ enum { D_ANY, D_GROUP, D_CIDR };
 #define MAX_RULES 256
 #define MAX_PORTS 16
 #define MAX_RESOLVERS 8
+#define MAX_LOCALS 64
 
 struct addr { int family; uint8_t bytes[16]; };
 
@@ -53,6 +57,8 @@ static struct rule rules[MAX_RULES];
 static int nrules, default_allow, broken;
 static struct addr resolvers[MAX_RESOLVERS];
 static int nresolvers;
+static struct addr locals[MAX_LOCALS];
+static int nlocals;
 static atomic_int denials_logged;
 
 static int (*real_connect)(int, const struct sockaddr *, socklen_t);
@@ -137,6 +143,13 @@ static int parse_line(char *line)
         nresolvers++;
         return 0;
     }
+    if (strcmp(word, "local") == 0) {
+        char *a = strtok_r(NULL, " \t", &save);
+        struct addr parsed;
+        if (!a || parse_addr(a, &parsed) < 0) return -1;
+        if (nlocals < MAX_LOCALS) locals[nlocals++] = parsed; /* the SDK sends at most MAX_LOCALS */
+        return 0;
+    }
     if (strcmp(word, "rule") == 0) {
         if (nrules == MAX_RULES) return -1;
         struct rule *r = &rules[nrules];
@@ -182,13 +195,15 @@ static int in_prefix(const struct addr *a, const struct addr *net, int prefix)
     return (a->bytes[full] & mask) == (net->bytes[full] & mask);
 }
 
-static int is_resolver(const struct addr *a)
+static int listed(const struct addr *list, int n, const struct addr *a)
 {
-    for (int i = 0; i < nresolvers; i++)
-        if (resolvers[i].family == a->family && memcmp(resolvers[i].bytes, a->bytes, a->family == AF_INET ? 4 : 16) == 0)
+    for (int i = 0; i < n; i++)
+        if (list[i].family == a->family && memcmp(list[i].bytes, a->bytes, a->family == AF_INET ? 4 : 16) == 0)
             return 1;
     return 0;
 }
+
+static int is_resolver(const struct addr *a) { return listed(resolvers, nresolvers, a); }
 
 static int classify(const struct addr *a, int port)
 {
@@ -196,6 +211,7 @@ static int classify(const struct addr *a, int port)
     if (a->family == AF_INET) {
         if (b[0] == 127) return G_HOST; /* slirp: the guest's gateway is the host's loopback */
         if (port == 53 && is_resolver(a)) return G_HOST;
+        if (listed(locals, nlocals, a)) return G_HOST;
         if (b[0] == 169 && b[1] == 254 && b[2] == 169 && b[3] == 254) return G_METADATA;
         if (b[0] == 10 || (b[0] == 172 && (b[1] & 0xf0) == 16) || (b[0] == 192 && b[1] == 168) ||
             (b[0] == 100 && (b[1] & 0xc0) == 64)) return G_PRIVATE;
@@ -207,6 +223,7 @@ static int classify(const struct addr *a, int port)
     static const uint8_t loopback6[16] = { [15] = 1 };
     if (memcmp(b, loopback6, 16) == 0) return G_HOST;
     if (port == 53 && is_resolver(a)) return G_HOST;
+    if (listed(locals, nlocals, a)) return G_HOST;
     if (b[0] == 0 && b[1] == 0 && b[2] == 0 && b[3] == 0 && b[4] == 0 && b[5] == 0 && b[6] == 0 && b[7] == 0 &&
         b[8] == 0 && b[9] == 0 && b[10] == 0xff && b[11] == 0xff) { /* IPv4-mapped */
         struct addr v4 = { .family = AF_INET };

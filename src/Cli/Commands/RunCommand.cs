@@ -8,7 +8,7 @@ namespace Microsandbox.Cli.Commands;
 
 /// <summary>
 /// <c>microsandbox run [--name N] [--image DIR|DISK|REF] [--cpus N] [--memory MiB] [-v HOST:GUEST[:ro]] [-p HOST:GUEST]
-/// [-e K=V] [--engine auto|qemu|krun] -- CMD ARGS…</c>: boots a throwaway sandbox, runs one command with its output
+/// [-e K=V] [--net PROFILES | --no-net] [--engine auto|qemu|krun] -- CMD ARGS…</c>: boots a throwaway sandbox, runs one command with its output
 /// streamed, exits with the command's code and leaves nothing behind.
 /// </summary>
 public static class RunCommand
@@ -25,12 +25,14 @@ public static class RunCommand
         var env = new Option<string[]>("--env", "-e") { Description = "Environment variable K=V." };
         var workdir = new Option<string?>("--workdir", "-w") { Description = "Working directory in the guest." };
         var engine = new Option<EngineKind>("--engine") { DefaultValueFactory = _ => EngineKind.Auto, Description = "auto, qemu or krun." };
+        var net = new Option<string[]>("--net") { Description = "Network profiles, repeatable or comma-separated: public, private, host (the host's own services), or all / none alone. Default: public." };
+        var noNet = new Option<bool>("--no-net") { Description = "No network device at all (no published ports either)." };
         var verbose = new Option<bool>("--verbose") { Description = "Log progress to stderr." };
         var command = new Argument<string[]>("command") { Arity = ArgumentArity.OneOrMore, Description = "The command and its arguments (after --)." };
 
         var run = new Command("run", "Boot a throwaway sandbox, run one command in it, and remove it.")
         {
-            name, image, cpus, memory, volumes, ports, env, workdir, engine, verbose, command,
+            name, image, cpus, memory, volumes, ports, env, workdir, engine, net, noNet, verbose, command,
         };
         run.SetAction(async (parse, ct) =>
         {
@@ -41,6 +43,7 @@ public static class RunCommand
             if (parse.GetValue(workdir) is { } wd) builder = builder.Workdir(wd);
             foreach (var v in parse.GetValue(volumes) ?? []) builder = AddVolume(builder, v);
             foreach (var p in parse.GetValue(ports) ?? []) builder = AddPort(builder, p);
+            builder = ApplyNetwork(builder, parse.GetValue(net) ?? [], parse.GetValue(noNet));
             foreach (var e in parse.GetValue(env) ?? [])
             {
                 int eq = e.IndexOf('=', StringComparison.Ordinal);
@@ -69,6 +72,32 @@ public static class RunCommand
             return code;
         });
         return run;
+    }
+
+    /// <summary>Upstream's <c>--net</c> grammar: profiles compose; <c>all</c> and <c>none</c> stand alone.</summary>
+    internal static SandboxBuilder ApplyNetwork(SandboxBuilder builder, IReadOnlyList<string> values, bool noNetwork)
+    {
+        var tokens = values.SelectMany(v => v.Split(',', StringSplitOptions.TrimEntries)).ToList();
+        if (noNetwork)
+        {
+            return tokens.Count > 0
+                ? throw new InvalidConfigException("--no-net cannot be combined with --net")
+                : builder.DisableNetwork();
+        }
+        if (tokens.Count == 0) return builder;
+        if (tokens.Any(t => t is "all" or "none"))
+        {
+            if (tokens.Count > 1) throw new InvalidConfigException($"--net {string.Join(',', tokens)}: 'all' and 'none' cannot be combined with other profiles");
+            return builder.Network(n => tokens[0] == "all" ? n.AllowAll() : n.DenyAll());
+        }
+        var profiles = tokens.Select(t => t switch
+        {
+            "public" => NetworkProfile.Public,
+            "private" => NetworkProfile.Private,
+            "host" => NetworkProfile.Host,
+            _ => throw new InvalidConfigException($"--net '{t}': not a network profile (public, private, host, all, none)"),
+        }).ToArray();
+        return builder.Network(n => n.Profiles(profiles));
     }
 
     private static SandboxBuilder AddVolume(SandboxBuilder builder, string spec)

@@ -50,6 +50,22 @@ public sealed class NetworkBuilder
     /// <summary>Sets the egress/ingress policy subdocument (upstream <c>NetworkPolicy</c> JSON).</summary>
     public NetworkBuilder Policy(JsonElement policy) => new(_spec with { Policy = policy.Clone() }, _error);
 
+    /// <summary>
+    /// Allows outbound traffic to the given profiles' destination groups (and DNS through the gateway), denies the
+    /// rest: upstream's <c>--net public,host</c>. No profiles at all denies every destination.
+    /// </summary>
+    public NetworkBuilder Profiles(params NetworkProfile[] profiles)
+    {
+        ArgumentNullException.ThrowIfNull(profiles);
+        return new(_spec with { Policy = NetworkPolicies.FromProfiles(profiles) }, _error);
+    }
+
+    /// <summary>Denies all traffic in both directions (upstream <c>NetworkPolicy::none()</c>); published ports stay reachable.</summary>
+    public NetworkBuilder DenyAll() => new(_spec with { Policy = NetworkPolicies.None }, _error);
+
+    /// <summary>Allows all traffic, the host's services and private ranges included (upstream <c>NetworkPolicy::allow_all()</c>).</summary>
+    public NetworkBuilder AllowAll() => new(_spec with { Policy = NetworkPolicies.AllowAll }, _error);
+
     /// <summary>Sets the DNS interception subdocument.</summary>
     public NetworkBuilder Dns(JsonElement dns) => new(_spec with { Dns = dns.Clone() }, _error);
 
@@ -61,10 +77,6 @@ public sealed class NetworkBuilder
 
     /// <summary>Sets the guest interface overrides subdocument.</summary>
     public NetworkBuilder Interface(JsonElement overrides) => new(_spec with { Interface = overrides.Clone() }, _error);
-
-    /// <summary>A deny-everything policy in both directions (upstream <c>NetworkPolicy::none()</c>).</summary>
-    internal static JsonElement DenyAllPolicy { get; } =
-        JsonDocument.Parse("""{"default_egress":"deny","default_ingress":"deny","rules":[]}""").RootElement.Clone();
 
     internal NetworkSpec Spec => _spec;
 

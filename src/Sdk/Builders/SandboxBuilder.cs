@@ -303,7 +303,7 @@ public sealed class SandboxBuilder
 
     /// <summary>Removes the network device and records a deny-everything policy.</summary>
     public SandboxBuilder DisableNetwork() =>
-        SetSpec(s => s with { Network = s.Network with { Enabled = false, Policy = NetworkBuilder.DenyAllPolicy } });
+        SetSpec(s => s with { Network = s.Network with { Enabled = false, Policy = NetworkPolicies.None } });
 
     /// <summary>Publishes a TCP port on host loopback (repeatable).</summary>
     public SandboxBuilder Port(ushort hostPort, ushort guestPort) => Network(n => n.Port(hostPort, guestPort));

@@ -26,7 +26,7 @@ internal sealed class AssetPackage
     /// </summary>
     public static AssetPackage Guest { get; } = new(
         "Microsandbox.Guest.linux-x64", "qemu", "guest", "guest.tar.gz",
-        ["kernel", "initrd", "initrd_busybox", "rootfs_ext4", "agent"], [("busybox.raw", "rootfs.ext4")]);
+        ["kernel", "initrd", "initrd_busybox", "rootfs_ext4", "agent", "netfilter"], [("busybox.raw", "rootfs.ext4")]);
 
     /// <summary>Upstream's runtime for libkrun hosts, opt-in: <c>msb</c> and <c>libkrunfw</c> side by side.</summary>
     public static AssetPackage Krun { get; } = new(

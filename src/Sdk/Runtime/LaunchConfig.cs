@@ -158,6 +158,11 @@ public sealed record QemuLaunch
     public string? RestoreState { get; init; }
     /// <summary>How long the guest agent may take to say ready.</summary>
     [JsonPropertyName("ready_timeout_secs")] public ulong ReadyTimeoutSecs { get; init; } = 60;
+    /// <summary>
+    /// Variables QEMU starts with on top of the sandbox process's: the network policy's host-side filter
+    /// (<c>LD_PRELOAD</c> of <c>libmsb-netfilter.so</c>) and the policy it enforces (<c>MSB_NET_POLICY</c>).
+    /// </summary>
+    [JsonPropertyName("environment")] public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
 }
 
 /// <summary>One host→guest TCP/UDP forward.</summary>

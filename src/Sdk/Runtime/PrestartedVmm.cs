@@ -44,9 +44,14 @@ internal sealed class PrestartedVmm : IDisposable
             if (!qemu.TryGetProperty("argv", out var argvElement) || argvElement.ValueKind != JsonValueKind.Array || argvElement.GetArrayLength() == 0) return null;
             var argv = argvElement.EnumerateArray().Select(e => e.GetString() ?? throw new FormatException("argv entry is not a string")).ToList();
             var restore = qemu.TryGetProperty("restore_state", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null;
+            var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+            if (qemu.TryGetProperty("environment", out var env) && env.ValueKind == JsonValueKind.Object)
+                foreach (var variable in env.EnumerateObject())
+                    environment[variable.Name] = variable.Value.GetString() ?? throw new FormatException("environment value is not a string");
             return new EarlyLaunch(argv, root.GetProperty("agent_sock").GetString()!, root.GetProperty("runtime_dir").GetString()!, root.GetProperty("log_dir").GetString()!)
             {
                 RestoreState = restore,
+                Environment = environment,
             };
         }
         catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or KeyNotFoundException)
@@ -63,7 +68,7 @@ internal sealed class PrestartedVmm : IDisposable
         try
         {
             listener = QemuSandboxHost.ListenForVmm(early.RuntimeDir, early.AgentSock);
-            var process = QemuSandboxHost.SpawnVmm(early.Argv, early.RestoreState);
+            var process = QemuSandboxHost.SpawnVmm(early.Argv, early.RestoreState, environment: early.Environment);
             return new PrestartedVmm(process, listener, early.Argv);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or MicrosandboxException)
@@ -94,4 +99,7 @@ internal sealed record EarlyLaunch(IReadOnlyList<string> Argv, string AgentSock,
 {
     /// <summary>A template state QEMU resumes from (its fd 3), when the launch is a clone.</summary>
     public string? RestoreState { get; init; }
+
+    /// <summary>Variables QEMU gets on top of this process's (the network filter and its policy).</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
 }

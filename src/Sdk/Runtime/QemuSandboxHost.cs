@@ -119,7 +119,7 @@ internal sealed class QemuSandboxHost
         _log.Info($"entering VM: {string.Join(' ', argv)}");
         if (!File.Exists(argv[0]))
             throw new MicrosandboxException($"QEMU not found at {argv[0]}: install the Debian package qemu-system-x86 (./build.sh Install)");
-        _qemu = SpawnVmm(argv, q.RestoreState);
+        _qemu = SpawnVmm(argv, q.RestoreState, environment: q.Environment);
         _log.Info($"qemu pid {_qemu.Pid} ({q.Accel}){(q.RestoreState is null ? "" : ", resuming template " + q.RestoreState)}");
     }
 
@@ -127,17 +127,18 @@ internal sealed class QemuSandboxHost
     /// Starts QEMU with this process's stderr. Call it from the main thread: setpriv's parent-death signal is bound to
     /// the spawning thread, and the main thread lives exactly as long as this process.
     /// </summary>
-    internal static ChildProcess SpawnVmm(IReadOnlyList<string> argv, string? restoreState = null, int output = 2)
+    internal static ChildProcess SpawnVmm(IReadOnlyList<string> argv, string? restoreState = null, int output = 2, IReadOnlyDictionary<string, string>? environment = null)
     {
+        var overrides = environment?.ToDictionary(e => e.Key, e => (string?)e.Value, StringComparer.Ordinal);
         // setpriv makes QEMU die with this process even on SIGKILL (PR_SET_PDEATHSIG survives exec).
         var program = File.Exists("/usr/bin/setpriv")
             ? new List<string> { "/usr/bin/setpriv", "--pdeathsig", "KILL", "--" }.Concat(argv).ToList()
             : argv.ToList();
-        if (restoreState is null) return ChildProcess.Start(program, [], stdout: output, stderr: output, newSession: false);
+        if (restoreState is null) return ChildProcess.Start(program, [], stdout: output, stderr: output, newSession: false, overrides);
         int state = Libc.Check(Libc.open(restoreState, Libc.O_RDONLY | Libc.O_CLOEXEC, 0), $"open {restoreState}");
         try
         {
-            return ChildProcess.Start(program, [(state, QemuTemplates.RestoreStateFd)], stdout: output, stderr: output, newSession: false);
+            return ChildProcess.Start(program, [(state, QemuTemplates.RestoreStateFd)], stdout: output, stderr: output, newSession: false, overrides);
         }
         finally
         {

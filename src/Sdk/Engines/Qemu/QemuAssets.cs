@@ -22,6 +22,12 @@ public sealed record QemuAssets(string QemuBinary, string Kernel, string Initrd,
     /// </summary>
     public string? BusyboxInitrd { get; init; }
 
+    /// <summary>
+    /// The host-side network filter preloaded into QEMU (<c>libmsb-netfilter.so</c>, from native/netfilter), or null
+    /// when the assets predate it: then no network policy can be enforced and networked sandboxes are refused.
+    /// </summary>
+    public string? NetFilter { get; init; }
+
     /// <summary>Environment variable naming an asset directory to use instead of the packaged assets.</summary>
     public const string AssetsEnvironmentVariable = "MSB_QEMU_ASSETS";
 
@@ -89,7 +95,7 @@ public sealed record QemuAssets(string QemuBinary, string Kernel, string Initrd,
                 : $"reference the {AssetPackage.Guest.AssemblyName} package (Microsandbox depends on it; it is missing beside {typeof(QemuAssets).Assembly.GetName().Name}.dll)";
 
         string kernel = Path.Combine(dir, "vmlinux"), initrd = Path.Combine(dir, "initrd.cpio"), rootfs = Path.Combine(dir, "rootfs.ext4");
-        string busyboxInitrd = Path.Combine(dir, "initrd-busybox.cpio");
+        string busyboxInitrd = Path.Combine(dir, "initrd-busybox.cpio"), netFilter = Path.Combine(dir, "libmsb-netfilter.so");
         var manifest = Path.Combine(dir, "manifest.json");
         if (File.Exists(manifest))
         {
@@ -100,13 +106,17 @@ public sealed record QemuAssets(string QemuBinary, string Kernel, string Initrd,
                 initrd = Resolve(dir, files, "initrd", initrd);
                 rootfs = Resolve(dir, files, "rootfs_ext4", rootfs);
                 busyboxInitrd = Resolve(dir, files, "initrd_busybox", busyboxInitrd);
+                netFilter = Resolve(dir, files, "netfilter", netFilter);
             }
         }
         if (!File.Exists(kernel)) problems.Add($"guest kernel missing at {kernel}: {fix}");
         if (!File.Exists(initrd)) problems.Add($"guest initramfs missing at {initrd}: {fix}");
         if (!File.Exists(rootfs)) problems.Add($"default root filesystem missing at {rootfs}: {fix}");
         if (problems.Count > 0) throw new EngineUnavailableException("qemu", string.Join("; ", problems));
-        return new QemuAssets(qemu!, kernel, initrd, rootfs, dir) { BusyboxInitrd = File.Exists(busyboxInitrd) ? busyboxInitrd : null };
+        return new QemuAssets(qemu!, kernel, initrd, rootfs, dir) {
+            BusyboxInitrd = File.Exists(busyboxInitrd) ? busyboxInitrd : null,
+            NetFilter = File.Exists(netFilter) ? netFilter : null,
+        };
     }
 
     private static string Resolve(string dir, JsonElement root, string key, string fallback)

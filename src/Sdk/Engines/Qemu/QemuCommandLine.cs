@@ -81,9 +81,10 @@ internal static class QemuCommandLine
             args.AddRange(["-device", $"virtio-blk-device,drive={d.Id},serial={d.Id}"]);
         }
 
-        if (q.Network || q.Ports.Count > 0)
+        if (q.Network)
         {
-            var netdev = "user,id=net0";
+            // IPv4 only: the guest is configured for 10.0.2.15, and an IPv6 side would be one more path to police.
+            var netdev = "user,id=net0,ipv6=off";
             foreach (var p in q.Ports)
                 netdev += $",hostfwd={p.Protocol}:{p.HostBind}:{p.HostPort}-:{p.GuestPort}";
             args.AddRange(["-netdev", netdev, "-device", "virtio-net-device,netdev=net0"]);

@@ -53,8 +53,22 @@ public sealed class QemuEngine : ISandboxEngine
             bootstrap.Remove("block_root");
             initrd = busyboxInitrd;
         }
-        if (network || ports.Count > 0)
+        if (!network && ports.Count > 0)
+            throw new InvalidConfigException("network.ports: published ports need the network, and network.enabled is false; keep the network with a deny-all policy (Network(n => n.DenyAll())) to let in nothing but the published ports");
+        RefuseUnsupported(spec.Network);
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (network)
         {
+            // The policy is enforced outside the guest: QEMU's user network asks the preloaded filter before it
+            // connects or sends anywhere on the guest's behalf.
+            if (QemuNetworkPolicy.Compile(spec.Network.Policy, QemuNetworkPolicy.HostResolvers(), QemuNetworkPolicy.HostAddresses()) is { } filter)
+            {
+                if (Assets.NetFilter is null)
+                    throw new EngineUnavailableException("qemu", $"network.policy cannot be enforced: the network filter libmsb-netfilter.so is missing from the guest assets in {Assets.Directory} (rebuild them with native/build.sh, or use the {Host.AssetPackage.Guest.AssemblyName} package)");
+                environment["LD_PRELOAD"] = Assets.NetFilter;
+                environment["MSB_NET_POLICY"] = filter;
+            }
+            bootstrap = InsertAfter(bootstrap, "hostname", "hostname", "host_alias", HostAlias);
             // QEMU user-mode networking: fixed guest address, gateway and DNS.
             var net = new JsonObject
             {
@@ -78,11 +92,28 @@ public sealed class QemuEngine : ISandboxEngine
                 TscKhz = Host.HostCpu.TscKhz(),
                 Ports = ports,
                 Network = network,
+                Environment = environment,
             },
         };
         var argv = QemuCommandLine.Build(completed, spec.Resources.Cpus, (int)spec.Resources.MemoryMib,
             QemuCommandLine.VmmSocketPath(completed.AgentSock), QemuCommandLine.ConsoleLogPath(completed.LogDir));
         return completed with { Qemu = completed.Qemu with { Argv = argv } };
+    }
+
+    /// <summary>The name the guest resolves to its gateway, i.e. the host (upstream's <c>host.microsandbox.internal</c>).</summary>
+    public const string HostAlias = "host.microsandbox.internal";
+
+    // Network settings of upstream's engine that QEMU's user network has no counterpart for: refused, not ignored.
+    private static void RefuseUnsupported(NetworkSpec network)
+    {
+        static InvalidConfigException Refused(string field, string why) =>
+            new($"{field}: not supported by the QEMU engine ({why}); remove it or use the libkrun engine");
+        if (network.Dns is not null) throw Refused("network.dns", "DNS interception and filtering need upstream's network engine");
+        if (network.Tls is not null) throw Refused("network.tls", "TLS interception needs upstream's network engine");
+        if (network.Secrets is not null) throw Refused("network.secrets", "secret injection needs upstream's network engine");
+        if (network.Interface is not null) throw Refused("network.interface", "the guest interface is fixed: eth0, 10.0.2.15/24, gateway 10.0.2.2");
+        if (network.MaxConnections is not null) throw Refused("network.max_connections", "QEMU's user network has no connection cap");
+        if (network.TrustHostCas) throw Refused("network.trust_host_cas", "copying the host's CAs into the guest is not implemented");
     }
 
     // serde writes fields in declaration order; keep `network` where GuestBootstrap declares it.
