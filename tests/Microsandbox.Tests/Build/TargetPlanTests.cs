@@ -30,7 +30,7 @@ public sealed class TargetPlanTests
     [Fact]
     public void Target_names_are_case_insensitive()
     {
-        Assert.Equal(["Restore", "Compile", "Pack"], Names(Runner.Plan(["pack"])));
+        Assert.Equal(["Restore", "Install", "Native", "Compile", "Pack"], Names(Runner.Plan(["pack"])));
     }
 
     [Fact]

@@ -10,7 +10,7 @@ namespace Microsandbox.Tests.Qemu;
 internal static class QemuLaunches
 {
     public static QemuEngine Engine(string? busyboxInitrd = null, bool kvm = false) =>
-        new(new QemuAssets("/usr/bin/qemu-system-x86_64", "/k/vmlinux", "/k/initrd.cpio", "/k/rootfs.ext4", "/k") { BusyboxInitrd = busyboxInitrd },
+        new(new QemuAssets("/usr/bin/qemu-system-x86_64", "/k/vmlinux", "/k/initrd.cpio", "/k/rootfs.ext4", "/k") { BusyboxInitrd = busyboxInitrd, NetFilter = "/k/libmsb-netfilter.so" },
             new KvmStatus(kvm, "test"), ["sandbox-process"]);
 
     /// <summary>Plans and completes a sandbox whose home (and default root disk) is <paramref name="home"/>.</summary>

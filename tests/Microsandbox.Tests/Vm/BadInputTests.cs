@@ -63,6 +63,7 @@ public sealed class BadInputTests(ITestOutputHelper output) : IDisposable
         Directory.CreateDirectory(silent);
         File.CreateSymbolicLink(Path.Combine(silent, "vmlinux"), assets.Kernel);
         File.CreateSymbolicLink(Path.Combine(silent, "rootfs.ext4"), assets.DefaultRootfs);
+        File.CreateSymbolicLink(Path.Combine(silent, "libmsb-netfilter.so"), assets.NetFilter!);
         await BuildSleepingInitrdAsync(Path.Combine(silent, "initrd.cpio"));
 
         var name = VmEnvironment.UniqueName("silent");
