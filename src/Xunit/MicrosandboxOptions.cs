@@ -5,7 +5,7 @@ namespace Microsandbox.Xunit;
 
 /// <summary>
 /// How test sandboxes are made, set with <c>services.AddMicrosandbox(o => …)</c>. Every value has a default that works
-/// on a machine where <c>./build.sh Native</c> installed the QEMU assets.
+/// with the guest assets the Microsandbox.Guest.linux-x64 package brings.
 /// </summary>
 public sealed class MicrosandboxOptions
 {

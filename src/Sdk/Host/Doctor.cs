@@ -73,7 +73,7 @@ public static class Doctor
         yield return kvm.Usable
             ? new DoctorCheck("KVM probe", true, kvm.Reason)
             : new DoctorCheck("KVM probe", false, kvm.Reason, device && flag
-                ? "check that this user can open /dev/kvm (kvm group) and that ./build.sh Native has installed the probe kernel"
+                ? "check that this user can open /dev/kvm (kvm group) and that the guest assets are found (the QEMU checks below)"
                 : "fix the checks above; until then sandboxes run on QEMU");
     }
 

@@ -69,7 +69,7 @@ public sealed class SandboxOrchestrator
         if (string.IsNullOrEmpty(image))
         {
             var disk = BuiltinImages.BusyboxDisk;
-            if (!File.Exists(disk)) throw new MicrosandboxException($"image: the built-in busybox disk is missing at {disk}; run ./build.sh Native");
+            if (!File.Exists(disk)) throw new MicrosandboxException($"image: the built-in busybox disk is missing at {disk}; delete its directory so that the Microsandbox.Guest.linux-x64 package unpacks it again");
             return new PreparedImage("", disk);
         }
         if (ImageSource.LooksLikeLocalPath(image))

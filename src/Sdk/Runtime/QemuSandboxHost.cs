@@ -118,7 +118,7 @@ internal sealed class QemuSandboxHost
         var argv = q.Argv is { Count: > 0 } given ? given : QemuCommandLine.Build(_launch, _args.Vcpus, _args.MemoryMib, _vmSocketPath, _consoleLog);
         _log.Info($"entering VM: {string.Join(' ', argv)}");
         if (!File.Exists(argv[0]))
-            throw new MicrosandboxException($"QEMU not found at {argv[0]}: install the Debian package qemu-system-x86 (./build.sh Install)");
+            throw new MicrosandboxException($"QEMU not found at {argv[0]}: install it with `{Engines.Qemu.QemuAssets.QemuInstallCommand}`");
         _qemu = SpawnVmm(argv, q.RestoreState, environment: q.Environment);
         _log.Info($"qemu pid {_qemu.Pid} ({q.Accel}){(q.RestoreState is null ? "" : ", resuming template " + q.RestoreState)}");
     }
