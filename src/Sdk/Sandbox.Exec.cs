@@ -48,17 +48,45 @@ public sealed partial class Sandbox
         // Buffered and streamed runs are non-interactive: feed what there is, then end of file (with no input, the
         // end of file rides in the same write as the request).
         bool noInput = command.Stdin is not { Length: > 0 };
-        await using var session = await StartAsync(command, closeStdin: noInput, cancellationToken).ConfigureAwait(false);
-        if (!noInput)
+        var operation = $"exec '{command.Program}'";
+        ExecSession session;
+        try
         {
-            await session.WriteStdinAsync(command.Stdin!.Value, cancellationToken).ConfigureAwait(false);
-            await session.CloseStdinAsync(cancellationToken).ConfigureAwait(false);
+            session = await StartAsync(command, closeStdin: noInput, cancellationToken).ConfigureAwait(false);
         }
-        await foreach (var e in session.ReadEventsAsync(cancellationToken).ConfigureAwait(false))
+        catch (AgentConnectionException lost)
         {
-            if (e is ExecEvent.Failed failed)
-                throw new ExecFailedException(command.Program, failed.Error);
-            yield return e;
+            throw await ExplainLostConnectionAsync(lost, operation).ConfigureAwait(false);
+        }
+        await using (session.ConfigureAwait(false))
+        {
+            var events = session.ReadEventsAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
+            await using (events.ConfigureAwait(false))
+            {
+                while (true)
+                {
+                    ExecEvent e;
+                    try
+                    {
+                        if (!noInput)
+                        {
+                            await session.WriteStdinAsync(command.Stdin!.Value, cancellationToken).ConfigureAwait(false);
+                            await session.CloseStdinAsync(cancellationToken).ConfigureAwait(false);
+                            noInput = true;
+                        }
+                        if (!await events.MoveNextAsync().ConfigureAwait(false)) break;
+                        e = events.Current;
+                    }
+                    catch (AgentConnectionException lost)
+                    {
+                        // The guest went away mid-command: say why (QEMU killed, kernel panic…), not just "connection closed".
+                        throw await ExplainLostConnectionAsync(lost, operation).ConfigureAwait(false);
+                    }
+                    if (e is ExecEvent.Failed failed)
+                        throw new ExecFailedException(command.Program, failed.Error);
+                    yield return e;
+                }
+            }
         }
     }
 

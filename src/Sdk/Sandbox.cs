@@ -23,6 +23,7 @@ public sealed partial class Sandbox : IAsyncDisposable
     private readonly SpawnedSandbox _process;
     private readonly AgentClient _agent;
     private readonly IReadOnlyList<PublishedPortSpec> _ports;
+    private readonly VmLastWords _lastWords;
     private int _stopped;
 
     private Sandbox(SandboxSpec spec, long id, EngineChoice engine, SandboxOptions options, ILogger logger,
@@ -37,6 +38,7 @@ public sealed partial class Sandbox : IAsyncDisposable
         _process = process;
         _agent = agent;
         _ports = ports;
+        _lastWords = new VmLastWords(options.Home.LogDirectory(spec.Name));
         Fs = new SandboxFileSystem(agent);
     }
 
@@ -162,8 +164,26 @@ public sealed partial class Sandbox : IAsyncDisposable
     /// <summary>Stops the VM; ephemeral sandboxes are also removed.</summary>
     public async ValueTask DisposeAsync()
     {
-        if (Spec.Lifecycle.Ephemeral) await RemoveAsync().ConfigureAwait(false);
-        else await StopAsync().ConfigureAwait(false);
+        try
+        {
+            if (Spec.Lifecycle.Ephemeral) await RemoveAsync().ConfigureAwait(false);
+            else await StopAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _lastWords.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// A connection that dropped mid-operation, explained: when the sandbox process ended within 2 s, the error names
+    /// the sandbox and carries why the VM ended (from its runtime log and guest console); otherwise the error as it was.
+    /// </summary>
+    internal async Task<Exception> ExplainLostConnectionAsync(AgentConnectionException lost, string operation)
+    {
+        if (Volatile.Read(ref _stopped) == 1) return lost; // our own stop closed it
+        var why = await _lastWords.ExplainAsync(_process.WaitForExitAsync, TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+        return why is null ? lost : new AgentConnectionException($"sandbox {Name}: {operation} failed because {why}", lost);
     }
 
     internal static int FreeTcpPort(string host)

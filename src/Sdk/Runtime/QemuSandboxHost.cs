@@ -230,6 +230,12 @@ internal sealed class QemuSandboxHost
         if (ended == qemuExit)
         {
             int code = qemuExit.Result;
+            if (code > 128)
+            {
+                // Nobody asked the VM to stop: QEMU was killed (OOM killer, a user, a crash). Say so where clients look.
+                _log.Error($"the VM died: QEMU was killed by signal {code - 128} ({Host.Signals.Name(code - 128)})");
+                return (TerminationReason.Failed, code);
+            }
             _log.Info($"VM exited with code {code}");
             return (code == 0 ? TerminationReason.Completed : TerminationReason.Failed, code);
         }
