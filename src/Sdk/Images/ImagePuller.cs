@@ -29,6 +29,20 @@ public sealed class ImagePuller
     /// <exception cref="ImagePullException">The registry or cache could not provide the image.</exception>
     public async Task<PullResult> PullAsync(string reference, PullOptions? options = null, CancellationToken cancellationToken = default)
     {
+        try
+        {
+            return await PullCoreAsync(reference, options, cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+        {
+            // A full or failing cache disk: name the cache. Blobs are verified by digest before they count, so what
+            // was written so far is at worst a partial download the next pull resumes or replaces.
+            throw new ImagePullException(reference ?? "", $"writing the image cache at {_cache.Root} failed: {e.Message}", e);
+        }
+    }
+
+    private async Task<PullResult> PullCoreAsync(string reference, PullOptions? options, CancellationToken cancellationToken)
+    {
         options ??= new PullOptions();
         ArgumentNullException.ThrowIfNull(reference);
         if (LocalImageSource.IsLocalPath(reference))
