@@ -26,13 +26,14 @@ public static class RunCommand
         var workdir = new Option<string?>("--workdir", "-w") { Description = "Working directory in the guest." };
         var engine = new Option<EngineKind>("--engine") { DefaultValueFactory = _ => EngineKind.Auto, Description = "auto, qemu or krun." };
         var net = new Option<string[]>("--net") { Description = "Network profiles, repeatable or comma-separated: public, private, host (the host's own services), or all / none alone. Default: public." };
+        var netRule = new Option<string[]>("--net-rule") { Description = "Network rule, repeatable, comma-separated tokens <action>[:<direction>]@<target>[:<proto>[:<ports>]] (e.g. allow@host:tcp:5432); ahead of the --net profiles." };
         var noNet = new Option<bool>("--no-net") { Description = "No network device at all (no published ports either)." };
         var verbose = new Option<bool>("--verbose") { Description = "Log progress to stderr." };
         var command = new Argument<string[]>("command") { Arity = ArgumentArity.OneOrMore, Description = "The command and its arguments (after --)." };
 
         var run = new Command("run", "Boot a throwaway sandbox, run one command in it, and remove it.")
         {
-            name, image, cpus, memory, volumes, ports, env, workdir, engine, net, noNet, verbose, command,
+            name, image, cpus, memory, volumes, ports, env, workdir, engine, net, netRule, noNet, verbose, command,
         };
         run.SetAction(async (parse, ct) =>
         {
@@ -43,7 +44,7 @@ public static class RunCommand
             if (parse.GetValue(workdir) is { } wd) builder = builder.Workdir(wd);
             foreach (var v in parse.GetValue(volumes) ?? []) builder = AddVolume(builder, v);
             foreach (var p in parse.GetValue(ports) ?? []) builder = AddPort(builder, p);
-            builder = ApplyNetwork(builder, parse.GetValue(net) ?? [], parse.GetValue(noNet));
+            builder = ApplyNetwork(builder, parse.GetValue(net) ?? [], parse.GetValue(netRule) ?? [], parse.GetValue(noNet));
             foreach (var e in parse.GetValue(env) ?? [])
             {
                 int eq = e.IndexOf('=', StringComparison.Ordinal);
@@ -75,15 +76,22 @@ public static class RunCommand
     }
 
     /// <summary>Upstream's <c>--net</c> grammar: profiles compose; <c>all</c> and <c>none</c> stand alone.</summary>
-    internal static SandboxBuilder ApplyNetwork(SandboxBuilder builder, IReadOnlyList<string> values, bool noNetwork)
+    internal static SandboxBuilder ApplyNetwork(SandboxBuilder builder, IReadOnlyList<string> values, IReadOnlyList<string> rules, bool noNetwork)
     {
         var tokens = values.SelectMany(v => v.Split(',', StringSplitOptions.TrimEntries)).ToList();
         if (noNetwork)
         {
-            return tokens.Count > 0
-                ? throw new InvalidConfigException("--no-net cannot be combined with --net")
+            return tokens.Count > 0 || rules.Count > 0
+                ? throw new InvalidConfigException("--no-net cannot be combined with --net or --net-rule")
                 : builder.DisableNetwork();
         }
+        builder = ApplyProfiles(builder, tokens);
+        // Explicit rules go ahead of the profiles' (first match wins), as upstream's CLI puts them.
+        return rules.Count == 0 ? builder : builder.Network(n => n.Rules(string.Join(',', rules)));
+    }
+
+    private static SandboxBuilder ApplyProfiles(SandboxBuilder builder, List<string> tokens)
+    {
         if (tokens.Count == 0) return builder;
         if (tokens.Any(t => t is "all" or "none"))
         {

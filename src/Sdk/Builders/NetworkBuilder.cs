@@ -60,6 +60,31 @@ public sealed class NetworkBuilder
         return new(_spec with { Policy = NetworkPolicies.FromProfiles(profiles) }, _error);
     }
 
+    /// <summary>
+    /// Puts rules ahead of the policy's current ones (upstream's default, public only, when none is set), written in
+    /// upstream's rule token grammar (<c>msb --net-rule</c>): comma-separated
+    /// <c>&lt;action&gt;[:&lt;direction&gt;]@&lt;target&gt;[:&lt;proto&gt;[:&lt;ports&gt;]]</c>, e.g.
+    /// <c>"deny@198.51.100.5,allow@host:tcp:5432"</c>. First match wins, so these take precedence.
+    /// </summary>
+    public NetworkBuilder Rules(string tokens)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        IReadOnlyList<System.Text.Json.Nodes.JsonObject> rules;
+        try
+        {
+            rules = NetworkRuleTokens.Parse(tokens);
+        }
+        catch (FormatException e)
+        {
+            return new(_spec, _error ?? "network.policy.rules: " + e.Message);
+        }
+        var policy = System.Text.Json.Nodes.JsonNode.Parse((_spec.Policy ?? NetworkPolicies.FromProfiles([NetworkProfile.Public])).GetRawText())!.AsObject();
+        var existing = policy["rules"]?.AsArray().Select(r => r?.DeepClone()).ToList() ?? [];
+        policy["rules"] = new System.Text.Json.Nodes.JsonArray([.. rules, .. existing]);
+        using var document = JsonDocument.Parse(policy.ToJsonString());
+        return new(_spec with { Policy = document.RootElement.Clone() }, _error);
+    }
+
     /// <summary>Denies all traffic in both directions (upstream <c>NetworkPolicy::none()</c>); published ports stay reachable.</summary>
     public NetworkBuilder DenyAll() => new(_spec with { Policy = NetworkPolicies.None }, _error);
 
