@@ -56,6 +56,7 @@ public sealed class QemuEngine : ISandboxEngine
         if (!network && ports.Count > 0)
             throw new InvalidConfigException("network.ports: published ports need the network, and network.enabled is false; keep the network with a deny-all policy (Network(n => n.DenyAll())) to let in nothing but the published ports");
         RefuseUnsupported(spec.Network);
+        RefuseUnsupported(spec);
         var environment = new Dictionary<string, string>(StringComparer.Ordinal);
         if (network)
         {
@@ -114,6 +115,15 @@ public sealed class QemuEngine : ISandboxEngine
         if (network.Interface is not null) throw Refused("network.interface", "the guest interface is fixed: eth0, 10.0.2.15/24, gateway 10.0.2.2");
         if (network.MaxConnections is not null) throw Refused("network.max_connections", "QEMU's user network has no connection cap");
         if (network.TrustHostCas) throw Refused("network.trust_host_cas", "copying the host's CAs into the guest is not implemented");
+    }
+
+    // Spec fields the QEMU guest has no implementation of: refused at create rather than at boot (or never).
+    private static void RefuseUnsupported(SandboxSpec spec)
+    {
+        if (spec.Runtime.Scripts.Count > 0)
+            throw new InvalidConfigException("runtime.scripts: not supported by the QEMU engine (named scripts are an msb feature); write them with .Patch(p => p.Text(...)) and run them with ExecAsync, or use the libkrun engine");
+        if (spec.Init is not null)
+            throw new InvalidConfigException("init: a handoff init is not supported by the QEMU engine (its guest agent stays PID 1); use the libkrun engine");
     }
 
     // serde writes fields in declaration order; keep `network` where GuestBootstrap declares it.
