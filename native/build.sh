@@ -134,7 +134,7 @@ rm -rf -- "$agent_build"
 
 # ---------------------------------------------------------------- network filter (host side)
 log "building the network filter"
-gcc -O2 -std=gnu11 -Wall -Wextra -Werror -shared -fPIC -o "$out/libmsb-netfilter.so.tmp" "$here/netfilter/msb-netfilter.c" -ldl \
+gcc -O2 -std=gnu11 -Wall -Wextra -Werror -shared -fPIC -o "$out/libmsb-netfilter.so.tmp" "$here/netfilter/msb-netfilter.c" -ldl -lpthread \
     || die "network filter build failed"
 mv -f -- "$out/libmsb-netfilter.so.tmp" "$out/libmsb-netfilter.so"
 

@@ -9,16 +9,18 @@
  * The policy arrives in MSB_NET_POLICY, one directive per line (written by the SDK's QemuNetworkPolicy):
  *   default allow|deny             what happens when no rule matches (egress)
  *   resolver ADDR                  the host's DNS servers: slirp forwards the guest's DNS (gateway port 53) to them
- *   local ADDR                     an address of the host's own interfaces: the "host" group, whatever its range
+ *   published udp|tcp PORT         a port published on the host: what QEMU sends from a socket bound to it is a reply
+ *                                  to whoever connected to the published port, never the guest reaching out
  *   rule allow|deny PROTOS PORTS DEST
  *       PROTOS  any | a comma list of tcp, udp, icmp
  *       PORTS   any | a comma list of N or N-M (the destination port)
  *       DEST    any | group:public|private|host|link_local|metadata|multicast | cidr:ADDR/LEN
  * Rules are matched first to last; the first match decides. Addresses are classified as upstream microsandbox does,
  * in QEMU's view of them: slirp maps the guest's gateway to the host's loopback, so 127.0.0.0/8 and ::1 are the
- * "host" group, and so is a resolver reached on port 53 (the guest asked the gateway's DNS). The host's own interface
- * addresses are the host too (stricter than upstream, whose host group is the gateway alone): a service listening on
- * the host's LAN or public address is still the host's.
+ * "host" group, and so is a resolver reached on port 53 (the guest asked the gateway's DNS), 0.0.0.0/8 (Linux delivers
+ * it locally) and every address of the host's own interfaces, read with getifaddrs and refreshed every two seconds
+ * (stricter than upstream, whose host group is the gateway alone: a service on the host's LAN or public address is
+ * still the host's).
  *
  * A policy that cannot be read denies everything (fail closed). Denied calls fail with ECONNREFUSED / EACCES, so the
  * guest sees a refused connection or a dropped datagram; the first denials are logged on stderr (QEMU's log).
@@ -27,7 +29,9 @@
 #include <arpa/inet.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,6 +39,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <time.h>
 
 enum { P_TCP = 1, P_UDP = 2, P_ICMP = 4, P_ANY = 7 };
 enum { G_PUBLIC = 1, G_PRIVATE, G_HOST, G_LINK_LOCAL, G_METADATA, G_MULTICAST };
@@ -43,7 +48,8 @@ enum { D_ANY, D_GROUP, D_CIDR };
 #define MAX_RULES 256
 #define MAX_PORTS 16
 #define MAX_RESOLVERS 8
-#define MAX_LOCALS 64
+#define MAX_LOCALS 256
+#define MAX_PUBLISHED 64
 
 struct addr { int family; uint8_t bytes[16]; };
 
@@ -59,11 +65,16 @@ static struct addr resolvers[MAX_RESOLVERS];
 static int nresolvers;
 static struct addr locals[MAX_LOCALS];
 static int nlocals;
+static struct timespec locals_read;
+static pthread_mutex_t locals_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct { int proto; uint16_t port; } published[MAX_PUBLISHED];
+static int npublished;
 static atomic_int denials_logged;
 
 static int (*real_connect)(int, const struct sockaddr *, socklen_t);
 static ssize_t (*real_sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
 static ssize_t (*real_sendmsg)(int, const struct msghdr *, int);
+static int (*real_sendmmsg)(int, struct mmsghdr *, unsigned int, int);
 
 static int parse_addr(const char *text, struct addr *out)
 {
@@ -143,11 +154,15 @@ static int parse_line(char *line)
         nresolvers++;
         return 0;
     }
-    if (strcmp(word, "local") == 0) {
-        char *a = strtok_r(NULL, " \t", &save);
-        struct addr parsed;
-        if (!a || parse_addr(a, &parsed) < 0) return -1;
-        if (nlocals < MAX_LOCALS) locals[nlocals++] = parsed; /* the SDK sends at most MAX_LOCALS */
+    if (strcmp(word, "published") == 0) {
+        char *proto = strtok_r(NULL, " \t", &save), *port = strtok_r(NULL, " \t", &save), *end;
+        if (!proto || !port || strtok_r(NULL, " \t", &save) || npublished == MAX_PUBLISHED) return -1;
+        unsigned long n = strtoul(port, &end, 10);
+        if (*end || n == 0 || n > 65535) return -1;
+        if (strcmp(proto, "udp") == 0) published[npublished].proto = P_UDP;
+        else if (strcmp(proto, "tcp") == 0) published[npublished].proto = P_TCP;
+        else return -1;
+        published[npublished++].port = (uint16_t)n;
         return 0;
     }
     if (strcmp(word, "rule") == 0) {
@@ -171,6 +186,7 @@ __attribute__((constructor)) static void load_policy(void)
     real_connect = dlsym(RTLD_NEXT, "connect");
     real_sendto = dlsym(RTLD_NEXT, "sendto");
     real_sendmsg = dlsym(RTLD_NEXT, "sendmsg");
+    real_sendmmsg = dlsym(RTLD_NEXT, "sendmmsg");
     const char *text = getenv("MSB_NET_POLICY");
     if (!text) { broken = 1; fprintf(stderr, "msb-netfilter: MSB_NET_POLICY is not set; denying all egress\n"); return; }
     char *copy = strdup(text);
@@ -205,25 +221,60 @@ static int listed(const struct addr *list, int n, const struct addr *a)
 
 static int is_resolver(const struct addr *a) { return listed(resolvers, nresolvers, a); }
 
+/* The host's own addresses, from getifaddrs (every interface, up or down), re-read at most every two seconds. */
+static int is_local(const struct addr *a)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    pthread_mutex_lock(&locals_lock);
+    if (locals_read.tv_sec == 0 || now.tv_sec - locals_read.tv_sec >= 2) {
+        struct ifaddrs *list;
+        if (getifaddrs(&list) == 0) {
+            nlocals = 0;
+            for (struct ifaddrs *i = list; i && nlocals < MAX_LOCALS; i = i->ifa_next) {
+                if (!i->ifa_addr) continue;
+                struct addr *l = &locals[nlocals];
+                memset(l, 0, sizeof(*l));
+                if (i->ifa_addr->sa_family == AF_INET) {
+                    l->family = AF_INET;
+                    memcpy(l->bytes, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
+                    nlocals++;
+                } else if (i->ifa_addr->sa_family == AF_INET6) {
+                    l->family = AF_INET6;
+                    memcpy(l->bytes, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
+                    nlocals++;
+                }
+            }
+            freeifaddrs(list);
+            locals_read = now;
+        }
+    }
+    int hit = listed(locals, nlocals, a);
+    pthread_mutex_unlock(&locals_lock);
+    return hit;
+}
+
 static int classify(const struct addr *a, int port)
 {
     const uint8_t *b = a->bytes;
     if (a->family == AF_INET) {
         if (b[0] == 127) return G_HOST; /* slirp: the guest's gateway is the host's loopback */
+        if (b[0] == 0) return G_HOST; /* 0.0.0.0/8: Linux delivers it to the host itself */
         if (port == 53 && is_resolver(a)) return G_HOST;
-        if (listed(locals, nlocals, a)) return G_HOST;
+        if (is_local(a)) return G_HOST;
         if (b[0] == 169 && b[1] == 254 && b[2] == 169 && b[3] == 254) return G_METADATA;
         if (b[0] == 10 || (b[0] == 172 && (b[1] & 0xf0) == 16) || (b[0] == 192 && b[1] == 168) ||
             (b[0] == 100 && (b[1] & 0xc0) == 64)) return G_PRIVATE;
         if (b[0] == 169 && b[1] == 254) return G_LINK_LOCAL;
         if ((b[0] & 0xf0) == 224) return G_MULTICAST;
-        if (b[0] == 0 || b[0] == 255) return 0; /* unspecified / broadcast: in no group */
+        if (b[0] == 255) return 0; /* broadcast: in no group */
         return G_PUBLIC;
     }
     static const uint8_t loopback6[16] = { [15] = 1 };
-    if (memcmp(b, loopback6, 16) == 0) return G_HOST;
+    static const uint8_t any6[16] = { 0 };
+    if (memcmp(b, loopback6, 16) == 0 || memcmp(b, any6, 16) == 0) return G_HOST;
     if (port == 53 && is_resolver(a)) return G_HOST;
-    if (listed(locals, nlocals, a)) return G_HOST;
+    if (is_local(a)) return G_HOST;
     if (b[0] == 0 && b[1] == 0 && b[2] == 0 && b[3] == 0 && b[4] == 0 && b[5] == 0 && b[6] == 0 && b[7] == 0 &&
         b[8] == 0 && b[9] == 0 && b[10] == 0xff && b[11] == 0xff) { /* IPv4-mapped */
         struct addr v4 = { .family = AF_INET };
@@ -237,9 +288,19 @@ static int classify(const struct addr *a, int port)
 }
 
 /* 1 allow, 0 deny */
-static int decide(const struct addr *a, int port, int proto)
+static int decide(const struct addr *given, int port, int proto)
 {
     if (broken) return 0;
+    struct addr mapped;
+    const struct addr *a = given;
+    static const uint8_t v4prefix[12] = { [10] = 0xff, [11] = 0xff };
+    if (given->family == AF_INET6 && memcmp(given->bytes, v4prefix, 12) == 0) {
+        /* ::ffff:a.b.c.d is a.b.c.d: classify and match CIDR rules on the IPv4 address */
+        memset(&mapped, 0, sizeof(mapped));
+        mapped.family = AF_INET;
+        memcpy(mapped.bytes, given->bytes + 12, 4);
+        a = &mapped;
+    }
     int group = classify(a, port);
     for (int i = 0; i < nrules; i++) {
         const struct rule *r = &rules[i];
@@ -267,8 +328,18 @@ static int socket_proto(int fd)
     return type == SOCK_DGRAM ? P_UDP : P_TCP;
 }
 
-/* 1: not an IP destination or allowed; 0: denied (logged). */
-static int permitted(int fd, const struct sockaddr *sa, socklen_t len)
+static int local_port(int fd)
+{
+    struct sockaddr_storage local;
+    socklen_t len = sizeof(local);
+    if (getsockname(fd, (struct sockaddr *)&local, &len) < 0) return -1;
+    if (local.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&local)->sin_port);
+    if (local.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&local)->sin6_port);
+    return -1;
+}
+
+/* 1: not an IP destination, or allowed; 0: denied (logged). `sending` is 1 for sendto/sendmsg, 0 for connect. */
+static int permitted(int fd, const struct sockaddr *sa, socklen_t len, int sending)
 {
     struct addr a = { 0 };
     int port;
@@ -278,17 +349,26 @@ static int permitted(int fd, const struct sockaddr *sa, socklen_t len)
         a.family = AF_INET;
         memcpy(a.bytes, &in->sin_addr, 4);
         port = ntohs(in->sin_port);
-    } else if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+    } else if (sa->sa_family == AF_INET6 && len >= 24) { /* SIN6_LEN_RFC2133: the kernel accepts it without a scope id */
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
         a.family = AF_INET6;
         memcpy(a.bytes, &in6->sin6_addr, 16);
         port = ntohs(in6->sin6_port);
     } else if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) {
-        return broken ? 0 : 1; /* too short for its family: libc will refuse it anyway */
+        return 1; /* too short for its family: the kernel refuses it (EINVAL) */
+    } else if (sa->sa_family == AF_UNSPEC) {
+        /* connect(AF_UNSPEC) dissolves an association; a datagram sent "to" AF_UNSPEC is taken as IPv4: deny it */
+        return !sending;
     } else {
         return 1; /* unix sockets and the like: QEMU's own plumbing */
     }
     int proto = socket_proto(fd);
+    if (sending && npublished > 0) {
+        /* A reply from the host side of a published port to whoever connected to it, not the guest reaching out. */
+        int lport = local_port(fd);
+        for (int i = 0; i < npublished; i++)
+            if (published[i].proto == proto && published[i].port == lport) return 1;
+    }
     if (decide(&a, port, proto)) return 1;
     if (atomic_fetch_add(&denials_logged, 1) < 64) {
         char text[INET6_ADDRSTRLEN] = "?";
@@ -301,21 +381,29 @@ static int permitted(int fd, const struct sockaddr *sa, socklen_t len)
 
 int connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
-    if (!permitted(fd, sa, len)) { errno = ECONNREFUSED; return -1; }
+    if (!permitted(fd, sa, len, 0)) { errno = ECONNREFUSED; return -1; }
     if (!real_connect) { errno = ENOSYS; return -1; }
     return real_connect(fd, sa, len);
 }
 
 ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *sa, socklen_t len)
 {
-    if (!permitted(fd, sa, len)) { errno = EACCES; return -1; }
+    if (!permitted(fd, sa, len, 1)) { errno = EACCES; return -1; }
     if (!real_sendto) { errno = ENOSYS; return -1; }
     return real_sendto(fd, buf, n, flags, sa, len);
 }
 
 ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-    if (msg && !permitted(fd, (const struct sockaddr *)msg->msg_name, msg->msg_namelen)) { errno = EACCES; return -1; }
+    if (msg && !permitted(fd, (const struct sockaddr *)msg->msg_name, msg->msg_namelen, 1)) { errno = EACCES; return -1; }
     if (!real_sendmsg) { errno = ENOSYS; return -1; }
     return real_sendmsg(fd, msg, flags);
+}
+
+int sendmmsg(int fd, struct mmsghdr *msgs, unsigned int n, int flags)
+{
+    for (unsigned int i = 0; msgs && i < n; i++)
+        if (!permitted(fd, (const struct sockaddr *)msgs[i].msg_hdr.msg_name, msgs[i].msg_hdr.msg_namelen, 1)) { errno = EACCES; return -1; }
+    if (!real_sendmmsg) { errno = ENOSYS; return -1; }
+    return real_sendmmsg(fd, msgs, n, flags);
 }

@@ -110,7 +110,7 @@ internal static class NetworkRuleTokens
         if (raw.StartsWith("suffix=", StringComparison.Ordinal)) return new JsonObject { ["domain_suffix"] = Suffix(raw[7..]) };
         if (raw.StartsWith("domain=", StringComparison.Ordinal)) return new JsonObject { ["domain"] = Domain(raw[7..]) };
         if (raw.Contains('/', StringComparison.Ordinal)) return new JsonObject { ["cidr"] = Cidr(raw) };
-        if (IPAddress.TryParse(raw, out var ip)) return new JsonObject { ["cidr"] = $"{ip}/{(ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128)}" };
+        if (Host.IpText.TryParse(raw, out var ip)) return new JsonObject { ["cidr"] = $"{ip}/{(ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128)}" };
         if (raw.Contains('.', StringComparison.Ordinal)) return new JsonObject { ["domain"] = Domain(raw) };
         throw new FormatException($"`{raw}` is ambiguous (looks like a single-label hostname or a typoed keyword). Use `domain={raw}` to target a literal hostname");
     }
@@ -136,7 +136,7 @@ internal static class NetworkRuleTokens
                 ? new JsonObject { ["cidr"] = cidr }
                 : throw new FormatException($"`{inner}` is not an IPv6 address or CIDR; only IPv6 forms belong inside `[...]`");
         }
-        if (!IPAddress.TryParse(inner, out var ip)) throw new FormatException($"invalid IP address `{inner}`");
+        if (!Host.IpText.TryParse(inner, out var ip)) throw new FormatException($"invalid IP address `{inner}`");
         return ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
             ? new JsonObject { ["cidr"] = $"{ip}/128" }
             : throw new FormatException($"`{inner}` is not an IPv6 address or CIDR; only IPv6 forms belong inside `[...]`");
@@ -145,7 +145,7 @@ internal static class NetworkRuleTokens
     private static string Cidr(string raw)
     {
         var slash = raw.IndexOf('/', StringComparison.Ordinal);
-        if (!IPAddress.TryParse(raw[..slash], out var ip)
+        if (!Host.IpText.TryParse(raw[..slash], out var ip)
             || !int.TryParse(raw[(slash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var prefix)
             || prefix > (ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128))
             throw new FormatException($"invalid CIDR `{raw}`");

@@ -90,7 +90,8 @@ internal sealed class AssetPackage
             {
                 UnpackLocked(assembly, target, logger ?? NullLogger.Instance, cancellationToken);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or JsonException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or JsonException
+                                           or InvalidOperationException or (MicrosandboxException and not EngineUnavailableException))
             {
                 throw new EngineUnavailableException(_engine, $"the files of package {AssemblyName} could not be unpacked into {target}: {e.Message}");
             }
@@ -170,13 +171,20 @@ internal sealed class AssetPackage
         using var gate = AcquireLock(target + ".lock", cancellationToken);
         if (IsComplete(target)) return; // another process finished it while we waited
 
+        // A process killed mid-unpack leaves its staging directory: nobody else can be using one while we hold the lock.
+        foreach (var stale in System.IO.Directory.EnumerateDirectories(parent, ".staging-*"))
+        {
+            try { System.IO.Directory.Delete(stale, recursive: true); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        }
         var started = System.Diagnostics.Stopwatch.StartNew();
         logger.LogInformation("unpacking the files of {Package} into {Directory}", AssemblyName, target);
         var staging = System.IO.Directory.CreateDirectory(Path.Combine(parent, $".staging-{Environment.ProcessId}-{RandomNumberGenerator.GetHexString(8, lowercase: true)}")).FullName;
         try
         {
             var lengths = Extract(assembly, staging, cancellationToken);
-            Verify(staging, lengths.Keys, cancellationToken);
+            // Checked against the manifest the cache key was made from, not the copy inside the archive.
+            Verify(staging, ReadResource(assembly, ManifestResource), lengths.Keys, cancellationToken);
             foreach (var (name, linkTarget) in _links) File.CreateSymbolicLink(Path.Combine(staging, name), linkTarget);
             File.WriteAllBytes(Path.Combine(staging, UnpackedRecord), JsonSerializer.SerializeToUtf8Bytes(lengths, AssetPackageJson.Default.DictionaryStringInt64));
             if (System.IO.Directory.Exists(target)) System.IO.Directory.Delete(target, recursive: true); // damaged earlier unpack
@@ -240,17 +248,20 @@ internal sealed class AssetPackage
         }
     }
 
-    private void Verify(string staging, IEnumerable<string> extracted, CancellationToken cancellationToken)
+    private void Verify(string staging, byte[] manifestBytes, IEnumerable<string> extracted, CancellationToken cancellationToken)
     {
         var present = extracted.ToHashSet(StringComparer.Ordinal);
-        using var manifest = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(staging, ManifestResource)));
+        using var manifest = JsonDocument.Parse(manifestBytes);
         if (!manifest.RootElement.TryGetProperty("files", out var files) || files.ValueKind != JsonValueKind.Object)
             throw new InvalidDataException("manifest.json lists no files");
+        foreach (var key in _requiredKeys)
+            if (!files.TryGetProperty(key, out _)) throw new InvalidDataException($"manifest.json does not list {key}");
         foreach (var file in files.EnumerateObject())
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var path = file.Value.TryGetProperty("path", out var p) ? p.GetString() : null;
-            var sha = file.Value.TryGetProperty("sha256", out var s) ? s.GetString() : null;
+            if (file.Value.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"manifest.json entry {file.Name} is not an object");
+            var path = file.Value.TryGetProperty("path", out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
+            var sha = file.Value.TryGetProperty("sha256", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
             if (path is null || sha is null) continue;
             if (!present.Contains(path))
             {

@@ -87,7 +87,15 @@ public static partial class MsbLocator
         // A reference to the Microsandbox.Krun.linux-x64 package: a deliberate choice, above whatever npm left behind.
         if (AssetPackage.Krun.IsAvailable)
         {
-            var unpacked = AssetPackage.Krun.EnsureUnpacked(MicrosandboxHome.UserInstallRoot());
+            string? unpacked;
+            try
+            {
+                unpacked = AssetPackage.Krun.EnsureUnpacked(MicrosandboxHome.UserInstallRoot());
+            }
+            catch (MicrosandboxException e)
+            {
+                return (null, null, e.Message); // a reason to fall back to QEMU, not a crash of engine selection
+            }
             var packaged = Path.Combine(unpacked!, "msb");
             searched.Add(packaged);
             if (File.Exists(packaged))

@@ -5,26 +5,26 @@ namespace Microsandbox.Images;
 /// <summary>
 /// A parsed OCI image reference: <c>[registry[:port]/]repository[:tag][@digest]</c>. The first path component is
 /// the registry when it contains a dot or a colon or is <c>localhost</c>; otherwise the reference names the default
-/// registry (<see cref="DefaultRegistry"/>), where a single-component repository lives under <c>library/</c>.
-/// Without tag or digest the tag is <c>latest</c>.
+/// registry (<see cref="DefaultRegistry"/>: Docker Hub, as the docker CLI resolves <c>redis:7</c>), where a
+/// single-component repository lives under <c>library/</c>. Without tag or digest the tag is <c>latest</c>.
 /// </summary>
 public sealed partial record ImageReference
 {
-    /// <summary>Environment variable naming the registry used for references without a registry host.</summary>
+    /// <summary>Environment variable naming another registry for references without a registry host (default: Docker Hub).</summary>
     public const string DefaultRegistryVariable = "MSB_DEFAULT_REGISTRY";
+
+    /// <summary>Docker Hub's name in references (<c>docker.io/library/redis:7</c>); <c>index.docker.io</c> means the same.</summary>
+    public const string DockerHub = "docker.io";
+
+    /// <summary>The host that serves Docker Hub's registry API (the docker CLI's default endpoint).</summary>
+    public const string DockerHubApiHost = "registry-1.docker.io";
 
     /// <summary>The tag used when a reference names neither tag nor digest.</summary>
     public const string DefaultTag = "latest";
 
-    /// <summary>
-    /// The registry for references without a registry host: <c>$MSB_DEFAULT_REGISTRY</c>, else the placeholder
-    /// <c>default</c>, which is not contacted (pulling from it fails with a message saying how to configure one).
-    /// </summary>
+    /// <summary>The registry for references without a registry host: <c>$MSB_DEFAULT_REGISTRY</c>, else Docker Hub.</summary>
     public static string DefaultRegistry =>
-        Environment.GetEnvironmentVariable(DefaultRegistryVariable) is { Length: > 0 } configured ? configured : UnconfiguredRegistry;
-
-    /// <summary>The registry name given to references without a host while no default registry is configured.</summary>
-    public const string UnconfiguredRegistry = "default";
+        Environment.GetEnvironmentVariable(DefaultRegistryVariable) is { Length: > 0 } configured ? configured : DockerHub;
 
     /// <summary>Registry host with optional port, for example <c>127.0.0.1:5000</c>.</summary>
     public required string Registry { get; init; }
@@ -116,7 +116,7 @@ public sealed partial record ImageReference
         var first = slash < 0 ? "" : rest[..slash];
         if (slash > 0 && (first.Contains('.', StringComparison.Ordinal) || first.Contains(':', StringComparison.Ordinal) || first == "localhost"))
         {
-            registry = first;
+            registry = first == "index.docker.io" ? DockerHub : first;
             rest = rest[(slash + 1)..];
         }
         else
@@ -147,7 +147,7 @@ public sealed partial record ImageReference
             error = $"repository '{rest}' must be lower-case path components of letters, digits and single '.', '_', '__' or '-' separators";
             return false;
         }
-        if (registry == DefaultRegistry && !rest.Contains('/', StringComparison.Ordinal))
+        if ((registry == DefaultRegistry || registry == DockerHub) && !rest.Contains('/', StringComparison.Ordinal))
         {
             rest = "library/" + rest;
         }

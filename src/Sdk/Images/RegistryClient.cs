@@ -39,11 +39,10 @@ public sealed class RegistryClient : IDisposable
     public Uri BaseUri(ImageReference reference)
     {
         ArgumentNullException.ThrowIfNull(reference);
-        if (reference.Registry == ImageReference.UnconfiguredRegistry)
-            throw new ImagePullException(reference.Original,
-                $"the reference names no registry host and no default registry is configured; write the full reference (host/repository:tag) or set {ImageReference.DefaultRegistryVariable}");
         var scheme = _insecure || reference.IsLoopbackRegistry ? "http" : "https";
-        return new Uri($"{scheme}://{reference.Registry}/v2/");
+        // Docker Hub is named docker.io in references and served from its API host, as the docker CLI does it.
+        var host = reference.Registry == ImageReference.DockerHub ? ImageReference.DockerHubApiHost : reference.Registry;
+        return new Uri($"{scheme}://{host}/v2/");
     }
 
     /// <summary>Fetches a manifest or index by tag or digest; verifies it against the digest when one was asked for.</summary>

@@ -65,6 +65,7 @@ public sealed class NetworkRuleTokenTests
     [InlineData("allow@[10.0.0.1]", "`10.0.0.1` is not an IPv6 address or CIDR; only IPv6 forms belong inside `[...]`")]
     [InlineData("allow@public:443", "`443` is a port, not a protocol; did you mean `public:tcp:443`? port numbers don't belong in the target")]
     [InlineData("allow@*.com", "invalid domain `com`: a suffix needs at least two labels (e.g. `*.example.com`, not `*.com`)")]
+    [InlineData("allow@10.1/8", "invalid CIDR `10.1/8`")]
     public void Bad_tokens_fail_with_upstreams_text(string token, string message) => Assert.Equal(message, Error(token));
 
     [Fact] // parse_rule_list_preserves_order, parse_rule_list_skips_empty_segments

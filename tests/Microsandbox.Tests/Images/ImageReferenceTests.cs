@@ -67,13 +67,21 @@ public sealed class ImageReferenceTests
         Assert.Equal("http", insecure.BaseUri(ImageReference.Parse("registry.example.test/a")).Scheme);
     }
 
-    [Fact]
-    public void An_unconfigured_default_registry_is_never_contacted()
+    [Theory]
+    [InlineData("redis:7", "docker.io", "library/redis", "7")]
+    [InlineData("postgres", "docker.io", "library/postgres", "latest")]
+    [InlineData("bitnami/redis:7.2", "docker.io", "bitnami/redis", "7.2")]
+    [InlineData("docker.io/redis:7", "docker.io", "library/redis", "7")]
+    [InlineData("index.docker.io/library/redis:7", "docker.io", "library/redis", "7")]
+    [InlineData("docker.io/bitnami/redis", "docker.io", "bitnami/redis", "latest")]
+    public void Bare_references_resolve_to_docker_hub_as_the_docker_cli_does(string text, string registry, string repository, string tag)
     {
-        if (Environment.GetEnvironmentVariable(ImageReference.DefaultRegistryVariable) is { Length: > 0 }) Assert.Skip("a default registry is configured here");
+        if (Environment.GetEnvironmentVariable(ImageReference.DefaultRegistryVariable) is { Length: > 0 } && !text.Contains("docker.io", StringComparison.Ordinal))
+            Assert.Skip("MSB_DEFAULT_REGISTRY overrides Docker Hub here");
+        var reference = ImageReference.Parse(text);
+        Assert.Equal((registry, repository, tag), (reference.Registry, reference.Repository, reference.Tag));
         using var client = new RegistryClient();
-        var e = Assert.Throws<ImagePullException>(() => client.BaseUri(ImageReference.Parse("busybox")));
-        Assert.Contains(ImageReference.DefaultRegistryVariable, e.Message, StringComparison.Ordinal);
+        Assert.Equal("https://registry-1.docker.io/v2/", client.BaseUri(reference).ToString());
     }
 
     [Fact]

@@ -81,8 +81,7 @@ public sealed class FreshMachineTests(PackedFeed feed, ITestOutputHelper output)
     public async Task An_msbuild_consumer_runs_a_command_in_a_vm()
     {
         VmEnvironment.RequireVm();
-        var project = Directory.CreateDirectory(Path.Combine(feed.Root, "msbuild-" + Guid.NewGuid().ToString("N")[..8])).FullName;
-        File.Copy(feed.NuGetConfig, Path.Combine(project, "nuget.config"));
+        var project = feed.NewProjectDirectory("msbuild");
         File.WriteAllText(Path.Combine(project, "Consumer.csproj"), $$"""
             <Project Sdk="Microsoft.NET.Sdk">
               <PropertyGroup>
@@ -134,8 +133,7 @@ public sealed class FreshMachineTests(PackedFeed feed, ITestOutputHelper output)
     [Fact]
     public async Task With_the_krun_package_msb_is_found_without_npm()
     {
-        var project = Directory.CreateDirectory(Path.Combine(feed.Root, "krun-" + Guid.NewGuid().ToString("N")[..8])).FullName;
-        File.Copy(feed.NuGetConfig, Path.Combine(project, "nuget.config"));
+        var project = feed.NewProjectDirectory("krun");
         File.WriteAllText(Path.Combine(project, "Consumer.csproj"), $"""
             <Project Sdk="Microsoft.NET.Sdk">
               <PropertyGroup>
@@ -174,8 +172,7 @@ public sealed class FreshMachineTests(PackedFeed feed, ITestOutputHelper output)
     // The README's example, as a user would paste it, checking the guest kernel against the package's.
     private string WriteXunitConsumer()
     {
-        var project = Directory.CreateDirectory(Path.Combine(feed.Root, "xunit-" + Guid.NewGuid().ToString("N")[..8])).FullName;
-        File.Copy(feed.NuGetConfig, Path.Combine(project, "nuget.config"));
+        var project = feed.NewProjectDirectory("xunit");
         File.WriteAllText(Path.Combine(project, "Consumer.Tests.csproj"), $"""
             <Project Sdk="Microsoft.NET.Sdk">
               <PropertyGroup>

@@ -76,6 +76,14 @@ public sealed class PackedFeed : IDisposable
     /// <summary>The size of one package in the feed.</summary>
     public long PackageSize(string id) => new FileInfo(Path.Combine(Feed, $"{id}.{Version}.nupkg")).Length;
 
+    /// <summary>A new directory for a consumer project, with the feed's nuget.config in it.</summary>
+    public string NewProjectDirectory(string prefix)
+    {
+        var project = Directory.CreateDirectory(Path.Combine(Root, prefix + "-" + Guid.NewGuid().ToString("N")[..8])).FullName;
+        File.Copy(NuGetConfig, Path.Combine(project, "nuget.config"));
+        return project;
+    }
+
     /// <summary>A new empty directory to serve as a user's HOME: no ~/.microsandbox, no ~/.nuget, no ~/.dotnet.</summary>
     public string NewHome()
     {

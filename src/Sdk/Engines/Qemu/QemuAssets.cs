@@ -99,7 +99,16 @@ public sealed record QemuAssets(string QemuBinary, string Kernel, string Initrd,
         var manifest = Path.Combine(dir, "manifest.json");
         if (File.Exists(manifest))
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(manifest));
+            JsonDocument doc;
+            try
+            {
+                doc = JsonDocument.Parse(File.ReadAllBytes(manifest));
+            }
+            catch (JsonException e)
+            {
+                throw new EngineUnavailableException("qemu", $"the asset manifest {manifest} is not valid JSON ({e.Message}): {fix}");
+            }
+            using var _ = doc;
             if (doc.RootElement.TryGetProperty("files", out var files))
             {
                 kernel = Resolve(dir, files, "kernel", kernel);

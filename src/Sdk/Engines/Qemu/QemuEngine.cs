@@ -62,11 +62,17 @@ public sealed class QemuEngine : ISandboxEngine
         {
             // The policy is enforced outside the guest: QEMU's user network asks the preloaded filter before it
             // connects or sends anywhere on the guest's behalf.
-            if (QemuNetworkPolicy.Compile(spec.Network.Policy, QemuNetworkPolicy.HostResolvers(), QemuNetworkPolicy.HostAddresses()) is { } filter)
+            var udpPorts = ports.Where(p => p.Protocol == "udp").Select(p => p.HostPort);
+            if (QemuNetworkPolicy.Compile(spec.Network.Policy, QemuNetworkPolicy.HostResolvers(), udpPorts) is { } filter)
             {
                 if (Assets.NetFilter is null)
                     throw new EngineUnavailableException("qemu", $"network.policy cannot be enforced: the network filter libmsb-netfilter.so is missing from the guest assets in {Assets.Directory} (rebuild them with native/build.sh, or use the {Host.AssetPackage.Guest.AssemblyName} package)");
-                environment["LD_PRELOAD"] = Assets.NetFilter;
+                // ld.so splits LD_PRELOAD on spaces and colons and ignores what it cannot load: a path it would
+                // misread would start QEMU with no filter at all.
+                var filterPath = Path.GetFullPath(Assets.NetFilter);
+                if (filterPath.IndexOfAny([' ', ':', '\t', '\n']) >= 0)
+                    throw new EngineUnavailableException("qemu", $"network.policy cannot be enforced: the network filter's path {filterPath} contains a space or colon, which LD_PRELOAD cannot carry (move the guest assets, e.g. with MSB_QEMU_ASSETS or HOME)");
+                environment["LD_PRELOAD"] = filterPath;
                 environment["MSB_NET_POLICY"] = filter;
             }
             bootstrap = InsertAfter(bootstrap, "hostname", "hostname", "host_alias", HostAlias);

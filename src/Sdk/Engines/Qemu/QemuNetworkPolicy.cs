@@ -16,6 +16,9 @@ namespace Microsandbox.Engines.Qemu;
 /// </summary>
 internal static class QemuNetworkPolicy
 {
+    /// <summary>The most rules the filter keeps (MAX_RULES in msb-netfilter.c).</summary>
+    public const int MaxRules = 256;
+
     /// <summary>Upstream's default policy: gateway DNS, then the public internet; nothing else.</summary>
     public static JsonElement PublicOnly { get; } = NetworkPolicies.FromProfiles([NetworkProfile.Public]);
 
@@ -25,9 +28,9 @@ internal static class QemuNetworkPolicy
     /// </summary>
     /// <param name="policy">The spec's <c>network.policy</c>.</param>
     /// <param name="resolvers">The host's DNS servers (slirp forwards the guest's DNS to them).</param>
-    /// <param name="hostAddresses">The host's own interface addresses: the host group, like its loopback.</param>
+    /// <param name="publishedUdpPorts">Host ports published for UDP: replies sent from them are not the guest reaching out.</param>
     /// <exception cref="InvalidConfigException">A rule the QEMU engine cannot enforce, or a malformed policy.</exception>
-    public static string? Compile(JsonElement? policy, IEnumerable<IPAddress> resolvers, IEnumerable<IPAddress> hostAddresses)
+    public static string? Compile(JsonElement? policy, IEnumerable<IPAddress> resolvers, IEnumerable<ushort>? publishedUdpPorts = null)
     {
         var root = policy ?? PublicOnly;
         if (root.ValueKind != JsonValueKind.Object) throw Invalid("network.policy", "must be an object");
@@ -35,11 +38,12 @@ internal static class QemuNetworkPolicy
         var text = new StringBuilder();
         text.Append("default ").Append(defaultEgress).Append('\n');
         foreach (var resolver in resolvers) text.Append("resolver ").Append(resolver).Append('\n');
-        foreach (var local in hostAddresses.Take(64)) text.Append("local ").Append(local).Append('\n');
+        foreach (var port in (publishedUdpPorts ?? []).Distinct().Take(64)) text.Append("published udp ").Append(port).Append('\n');
         int enforced = 0;
         if (root.TryGetProperty("rules", out var rules))
         {
             if (rules.ValueKind != JsonValueKind.Array) throw Invalid("network.policy.rules", "must be an array");
+            if (rules.GetArrayLength() > MaxRules) throw Invalid("network.policy.rules", $"at most {MaxRules} rules (the QEMU engine's filter keeps that many)");
             int index = 0;
             foreach (var rule in rules.EnumerateArray())
             {
@@ -70,26 +74,6 @@ internal static class QemuNetworkPolicy
             return Resolvers(File.ReadAllText("/etc/resolv.conf"));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return [];
-        }
-    }
-
-    /// <summary>The addresses of the host's interfaces that are up (scope ids dropped), loopback excluded.</summary>
-    public static IReadOnlyList<IPAddress> HostAddresses()
-    {
-        try
-        {
-            return System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
-                .Where(nic => nic.OperationalStatus != System.Net.NetworkInformation.OperationalStatus.Down)
-                .SelectMany(nic => nic.GetIPProperties().UnicastAddresses)
-                .Select(unicast => unicast.Address)
-                .Where(address => !IPAddress.IsLoopback(address))
-                .Select(address => address.IsIPv6LinkLocal ? new IPAddress(address.GetAddressBytes()) : address)
-                .Distinct()
-                .ToList();
-        }
-        catch (System.Net.NetworkInformation.NetworkInformationException)
         {
             return [];
         }
@@ -142,12 +126,14 @@ internal static class QemuNetworkPolicy
 
     private static string Protocols(JsonElement rule, string path)
     {
-        if (!rule.TryGetProperty("protocols", out var protocols) || protocols.ValueKind == JsonValueKind.Null || protocols.GetArrayLength() == 0) return "any";
+        if (!rule.TryGetProperty("protocols", out var protocols) || protocols.ValueKind == JsonValueKind.Null) return "any";
+        if (protocols.ValueKind != JsonValueKind.Array) throw Invalid(path + ".protocols", "must be an array");
+        if (protocols.GetArrayLength() == 0) return "any";
         var names = new SortedSet<string>(StringComparer.Ordinal);
         int index = 0;
         foreach (var protocol in protocols.EnumerateArray())
         {
-            names.Add(protocol.GetString() switch
+            names.Add((protocol.ValueKind == JsonValueKind.String ? protocol.GetString() : null) switch
             {
                 "tcp" => "tcp",
                 "udp" => "udp",
@@ -161,7 +147,9 @@ internal static class QemuNetworkPolicy
 
     private static string Ports(JsonElement rule, string path)
     {
-        if (!rule.TryGetProperty("ports", out var ports) || ports.ValueKind == JsonValueKind.Null || ports.GetArrayLength() == 0) return "any";
+        if (!rule.TryGetProperty("ports", out var ports) || ports.ValueKind == JsonValueKind.Null) return "any";
+        if (ports.ValueKind != JsonValueKind.Array) throw Invalid(path + ".ports", "must be an array");
+        if (ports.GetArrayLength() == 0) return "any";
         if (ports.GetArrayLength() > 16) throw Invalid(path + ".ports", "at most 16 port ranges per rule");
         var ranges = new List<string>();
         int index = 0;
@@ -182,7 +170,7 @@ internal static class QemuNetworkPolicy
     {
         var slash = value.IndexOf('/', StringComparison.Ordinal);
         var address = slash < 0 ? value : value[..slash];
-        if (!IPAddress.TryParse(address, out var ip)) throw Invalid(path, $"'{value}' is not an IP address or CIDR block");
+        if (!Host.IpText.TryParse(address, out var ip)) throw Invalid(path, $"'{value}' is not an IP address or CIDR block");
         var max = ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128;
         var prefix = max;
         if (slash >= 0 && (!int.TryParse(value[(slash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out prefix) || prefix > max))

@@ -220,7 +220,7 @@ internal static class QemuTemplates
         ChildProcess qemu;
         try
         {
-            qemu = QemuSandboxHost.SpawnVmm(argv, output: logFd);
+            qemu = QemuSandboxHost.SpawnVmm(argv, output: logFd, environment: q.Environment);
         }
         finally
         {

@@ -1,0 +1,24 @@
+using System.Net;
+
+namespace Microsandbox.Host;
+
+/// <summary>
+/// IP addresses as people write them in rules: IPv4 only as four decimal octets (<see cref="IPAddress.TryParse(string?, out IPAddress?)"/>
+/// also takes <c>10.1</c>, octal and hex, so a typo would silently name another address), IPv6 as any textual form.
+/// </summary>
+internal static class IpText
+{
+    public static bool TryParse(string text, out IPAddress address)
+    {
+        address = IPAddress.None;
+        if (!text.Contains(':', StringComparison.Ordinal))
+        {
+            var octets = text.Split('.');
+            if (octets.Length != 4 || octets.Any(o => o.Length is 0 or > 3 || !o.All(char.IsAsciiDigit) || (o.Length > 1 && o[0] == '0') || int.Parse(o, System.Globalization.CultureInfo.InvariantCulture) > 255))
+                return false;
+        }
+        if (!IPAddress.TryParse(text, out var parsed)) return false;
+        address = parsed;
+        return true;
+    }
+}
