@@ -141,7 +141,7 @@ public sealed partial class Sandbox : IAsyncDisposable
         if (!_process.HasExited)
         {
             _logger.LogInformation("stopping sandbox {Name}", Name);
-            _process.Signal(Libc.SIGTERM);
+            _process.Signal(NothingToKeep ? Runtime.QemuSandboxHost.DiscardSignal : Libc.SIGTERM);
             var exited = _process.WaitForExitAsync(cancellationToken);
             if (await Task.WhenAny(exited, Task.Delay(_options.StopTimeout, cancellationToken)).ConfigureAwait(false) != exited)
             {
@@ -153,6 +153,18 @@ public sealed partial class Sandbox : IAsyncDisposable
         }
         _process.Dispose();
     }
+
+    /// <summary>
+    /// Whether stopping may skip the guest's graceful power-off: an ephemeral sandbox on our engine whose writes all go
+    /// where they are lost anyway (its root is an image copy, tmpfs or a throwaway disk snapshot) or already are on
+    /// the host (9p bind mounts write through); disk volumes and a directory root keep the graceful path, since their
+    /// guest caches must be flushed.
+    /// </summary>
+    private bool NothingToKeep =>
+        Spec.Lifecycle.Ephemeral
+        && EngineName == "qemu"
+        && Spec.Image is not RootfsSource.Bind
+        && Spec.Mounts.All(m => m is VolumeMount.Bind or VolumeMount.Tmpfs);
 
     /// <summary>Stops the VM if needed and deletes its row, logs and runtime files. Idempotent.</summary>
     public async Task RemoveAsync(CancellationToken cancellationToken = default)
