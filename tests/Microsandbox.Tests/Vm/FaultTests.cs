@@ -95,6 +95,31 @@ public sealed class FaultTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task Two_processes_creating_one_name_at_once_let_exactly_one_win()
+    {
+        VmEnvironment.RequireVm();
+        var name = VmEnvironment.UniqueName("race2");
+        var cli = Path.Combine(AppContext.BaseDirectory, "Microsandbox.Cli.dll");
+        var runs = await Task.WhenAll(Enumerable.Range(0, 2).Select(async _ =>
+        {
+            var psi = new ProcessStartInfo(Runtime.SandboxProcessLocator.DotnetHost()) { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in new[] { cli, "run", "--name", name, "--", "sh", "-c", "sleep 3; echo done" }) psi.ArgumentList.Add(a);
+            psi.Environment["MSB_HOME"] = VmEnvironment.Home;
+            using var process = Process.Start(psi)!;
+            var stdout = process.StandardOutput.ReadToEndAsync(Ct);
+            var stderr = process.StandardError.ReadToEndAsync(Ct);
+            await process.WaitForExitAsync(Ct);
+            return (Code: process.ExitCode, Stdout: await stdout, Stderr: await stderr);
+        }));
+        foreach (var run in runs) output.WriteLine($"exit {run.Code}: {run.Stdout.Trim()} {run.Stderr.Trim()}");
+        var winner = Assert.Single(runs, r => r.Code == 0);
+        Assert.Equal("done\n", winner.Stdout);
+        var loser = Assert.Single(runs, r => r.Code != 0);
+        Assert.Matches($"a sandbox named '{name}' (is already running|already exists)", loser.Stderr);
+        Assert.Empty(LifecycleTests.QemuProcessesFor(name));
+    }
+
     private static async Task<(AgentConnectionException Error, TimeSpan Elapsed)> KillDuringExecAsync(Sandbox sb, Action kill)
     {
         var events = sb.ExecEventsAsync(new ExecCommand("sleep") { Arguments = ["60"] }, Ct).GetAsyncEnumerator(Ct);
