@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsandbox.Engines.Qemu;
 using Microsandbox.Host;
@@ -10,29 +11,41 @@ namespace Microsandbox.Engines;
 /// </summary>
 public static class KvmProbe
 {
-    private static readonly Lazy<KvmStatus> Cached = new(ProbeWithInstalledAssets);
+    // One probe boot per QEMU binary and kernel, shared by every caller in the process.
+    private static readonly ConcurrentDictionary<string, Lazy<Task<KvmStatus>>> Boots = new(StringComparer.Ordinal);
 
-    /// <summary>The result for this process (probed once, with a probe boot when the static checks pass).</summary>
-    public static KvmStatus Current => Cached.Value;
+    /// <summary>The verdict with the default QEMU and assets, for synchronous callers (blocks during a probe boot).</summary>
+    public static KvmStatus Current => ForAsync(null, null).GetAwaiter().GetResult();
 
     /// <summary>
-    /// The full check: static checks, then a probe boot with the installed QEMU assets. Without the assets KVM is not
+    /// The full check for the QEMU binary and assets a sandbox would use (null: the defaults): static checks, then a
+    /// probe boot, done once per binary and kernel and awaited, never blocking a thread. Without assets KVM is not
     /// trusted: the device and CPU flag alone have proven wrong on hosts whose guests hang.
     /// </summary>
-    public static KvmStatus ProbeWithInstalledAssets()
+    /// <param name="assetsDirectory">The options' QEMU asset directory, or null.</param>
+    /// <param name="qemuBinary">The options' QEMU binary, or null.</param>
+    /// <param name="cancellationToken">Stops waiting (a probe boot that started finishes for the next caller).</param>
+    public static Task<KvmStatus> ForAsync(string? assetsDirectory, string? qemuBinary, CancellationToken cancellationToken = default)
     {
         var quick = Probe(null);
-        if (!quick.Usable) return quick;
+        if (!quick.Usable) return Task.FromResult(quick);
         QemuAssets assets;
         try
         {
-            assets = QemuAssets.Locate();
+            assets = QemuAssets.Locate(assetsDirectory, qemuBinary, null, cancellationToken);
         }
         catch (EngineUnavailableException e)
         {
-            return new KvmStatus(false, $"/dev/kvm and the CPU flag are present but no probe guest could be booted to prove KVM works ({e.Reason})");
+            return Task.FromResult(new KvmStatus(false, $"/dev/kvm and the CPU flag are present but no probe guest could be booted to prove KVM works ({e.Reason})"));
         }
-        return ProbeBoot(assets);
+        return Boots.GetOrAdd(assets.QemuBinary + "\n" + assets.Kernel, _ => new(() => ProbeBootAsync(assets))).Value.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>The verdict for <paramref name="options"/>' QEMU binary and assets.</summary>
+    public static Task<KvmStatus> ForAsync(SandboxOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return ForAsync(options.QemuAssetsDirectory, options.QemuBinary, cancellationToken);
     }
 
     /// <summary>Runs the checks; <paramref name="assets"/> enables the probe boot (without it, only static checks run).</summary>
@@ -54,10 +67,10 @@ public static class KvmProbe
             return new KvmStatus(false, $"/dev/kvm cannot be opened ({e.Message}); add the user to the kvm group");
         }
         if (assets is null) return new KvmStatus(true, "/dev/kvm opens and the CPU has virtualisation extensions (not probe-booted)");
-        return ProbeBoot(assets);
+        return ProbeBootAsync(assets).GetAwaiter().GetResult();
     }
 
-    private static KvmStatus ProbeBoot(QemuAssets assets)
+    private static async Task<KvmStatus> ProbeBootAsync(QemuAssets assets)
     {
         // A kernel with no root panics at once; panic=-1 reboots and -no-reboot turns that into a clean QEMU exit.
         var psi = new ProcessStartInfo(assets.QemuBinary) { RedirectStandardOutput = true, RedirectStandardError = true };
@@ -65,15 +78,22 @@ public static class KvmProbe
                      "-display", "none", "-no-reboot", "-kernel", assets.Kernel, "-append", "panic=-1 reboot=t quiet" })
             psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromSeconds(15)))
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        try
+        {
+            await p.WaitForExitAsync(deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
         {
             p.Kill(entireProcessTree: true);
             return new KvmStatus(false, "a KVM probe guest did not finish within 15 s (KVM present but guests hang)");
         }
+        await stdout.ConfigureAwait(false);
         return p.ExitCode == 0
             ? new KvmStatus(true, "a KVM probe guest booted and exited")
-            : new KvmStatus(false, $"a KVM probe guest failed: {stderr.Result.Trim()}");
+            : new KvmStatus(false, $"a KVM probe guest failed: {(await stderr.ConfigureAwait(false)).Trim()}");
     }
 }
 

@@ -23,7 +23,7 @@ public static class Doctor
         ArgumentNullException.ThrowIfNull(options);
         var environment = options.Environment ?? Environment.GetEnvironmentVariable;
         var location = await MsbLocator.LocateAsync(environment, cancellationToken).ConfigureAwait(false);
-        var kvm = options.Kvm ?? KvmProbe.Current;
+        var kvm = options.Kvm ?? await KvmProbe.ForAsync(options.QemuAssetsDirectory, null, cancellationToken).ConfigureAwait(false);
         var kvmChecks = KvmChecks(kvm);
         var krun = new DoctorEngineReport("krun", [.. KrunChecks(location), .. kvmChecks]);
         var qemu = new DoctorEngineReport("qemu", [.. await QemuChecksAsync(options.QemuAssetsDirectory, kvm, cancellationToken).ConfigureAwait(false)]);
@@ -170,7 +170,7 @@ public static class Doctor
 /// <summary>Where <see cref="Doctor"/> looks; every null means "as the SDK would".</summary>
 /// <param name="Environment">Environment lookup for <c>MSB_PATH</c>, <c>MSB_HOME</c>, <c>PATH</c>… (default: this process's).</param>
 /// <param name="QemuAssetsDirectory">QEMU asset directory (default: <see cref="QemuAssets.DefaultDirectory"/>).</param>
-/// <param name="Kvm">A KVM verdict to use instead of probing (default: <see cref="KvmProbe.Current"/>).</param>
+/// <param name="Kvm">A KVM verdict to use instead of probing (default: <see cref="KvmProbe.ForAsync(string?, string?, CancellationToken)"/>).</param>
 public sealed record DoctorOptions(
     Func<string, string?>? Environment = null,
     string? QemuAssetsDirectory = null,

@@ -46,7 +46,7 @@ internal static class SandboxLauncher
         var logger = options.LoggerFactory.CreateLogger("Microsandbox.Sandbox");
         var home = options.Home;
         var name = config.Spec.Name;
-        var engine = EngineSelector.Select(options, logger);
+        var engine = await EngineSelector.SelectAsync(options, logger, cancellationToken).ConfigureAwait(false);
         (config, var rootDisk) = await Images.OciImages.PrepareWithRootDiskAsync(config, options, cancellationToken).ConfigureAwait(false);
         var spec = engine.Engine.ResolveImage(config.WithDefaults().Spec, rootDisk);
         spec = AssignHostPorts(spec);
@@ -147,7 +147,7 @@ internal static class SandboxLauncher
             }
             if (exited.IsCompleted)
                 throw new SandboxStartException(name, engine is Engines.Krun.KrunEngine
-                    ? Engines.Krun.KrunDiagnostics.Explain(home.LogDirectory(name), exited.Result, KvmProbe.Current)
+                    ? Engines.Krun.KrunDiagnostics.Explain(home.LogDirectory(name), exited.Result, await KvmProbe.ForAsync(null, null, cancellationToken).ConfigureAwait(false))
                     : $"the sandbox process exited (code {exited.Result}) before its guest was ready: {Diagnostics(home, name)}")
                 {
                     VmmExitedBeforeReady = exited.Result == QemuSandboxHost.VmmExitedBeforeReadyExitCode,

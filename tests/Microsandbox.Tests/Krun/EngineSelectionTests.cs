@@ -81,4 +81,15 @@ public sealed class EngineSelectionTests
         Assert.Null(KrunRuntime.Unavailable(ok, new KvmStatus(true, "probe ok")));
         Assert.Equal("libkrun needs working KVM: no vmx", KrunRuntime.Unavailable(ok, new KvmStatus(false, "no vmx")));
     }
+
+    [Fact]
+    public async Task The_kvm_verdict_uses_the_options_qemu_and_assets_and_is_awaited()
+    {
+        // Where the static checks pass, the probe boot must use the options' assets: nonexistent ones cannot prove KVM.
+        var verdict = await KvmProbe.ForAsync(Options with { QemuAssetsDirectory = "/nonexistent/assets", QemuBinary = "/nonexistent/qemu" }, TestContext.Current.CancellationToken);
+        Assert.False(verdict.Usable);
+        Assert.False(string.IsNullOrWhiteSpace(verdict.Reason));
+        if (File.Exists("/dev/kvm") && HostCpu.HasVirtualizationExtensions())
+            Assert.Contains("/nonexistent", verdict.Reason, StringComparison.Ordinal);
+    }
 }
