@@ -22,7 +22,8 @@ public sealed class CacheDiskFullTests : IDisposable
     public async Task A_full_cache_disk_fails_the_pull_clearly_and_the_cache_recovers_once_there_is_room()
     {
         if (Environment.UserName != "root" || !File.Exists("/bin/mount")) Assert.Skip("needs root to mount a small tmpfs as the cache disk");
-        Assert.Equal(0, Run("mount", "-t", "tmpfs", "-o", "size=1m", "msbfull", _mount));
+        // Root in a container without CAP_SYS_ADMIN cannot mount: that host cannot run this test, which says so.
+        if (Run("mount", "-t", "tmpfs", "-o", "size=1m", "msbfull", _mount) != 0) Assert.Skip("mounting a tmpfs is not permitted here (no CAP_SYS_ADMIN)");
         _mounted = true;
         var ct = TestContext.Current.CancellationToken;
 
