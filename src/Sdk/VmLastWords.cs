@@ -37,7 +37,7 @@ internal sealed class VmLastWords : IDisposable
         {
             return null;
         }
-        var runtime = Tail(_runtime, line => line.Contains("the VM ", StringComparison.Ordinal) || line.Contains("VM exited", StringComparison.Ordinal) || line.Contains("sandbox failed", StringComparison.Ordinal), 2);
+        var runtime = Tail(_runtime, line => line.Contains("the VM ", StringComparison.Ordinal) || line.Contains("VM exited", StringComparison.Ordinal) || line.Contains("sandbox failed", StringComparison.Ordinal) || line.Contains("the guest kernel panicked", StringComparison.Ordinal), 2);
         var console = Tail(_console, _ => true, 8);
         var panic = Tail(_console, line => line.Contains("Kernel panic", StringComparison.Ordinal), 1);
         var text = new StringBuilder("the VM ended");
@@ -45,7 +45,7 @@ internal sealed class VmLastWords : IDisposable
         else text.Append(exitCode > 128
             ? $": the sandbox process was killed by signal {exitCode - 128} ({Host.Signals.Name(exitCode - 128)}) and took QEMU with it"
             : $": the sandbox process exited with code {exitCode} without saying why");
-        if (panic.Length > 0) text.Append("; guest kernel panic: ").Append(panic);
+        if (panic.Length > 0 && !runtime.Contains("panicked", StringComparison.Ordinal)) text.Append("; guest kernel panic: ").Append(panic);
         text.Append("; guest console: ").Append(console.Length > 0 ? console : "(no console output)");
         return text.ToString();
     }

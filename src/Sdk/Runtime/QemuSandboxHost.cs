@@ -251,6 +251,12 @@ internal sealed class QemuSandboxHost
                 _log.Error($"the VM died: QEMU was killed by signal {code - 128} ({Host.Signals.Name(code - 128)})");
                 return (TerminationReason.Failed, code);
             }
+            // -no-reboot turns a guest kernel panic (panic=-1) into a clean QEMU exit: tell it from a power-off.
+            if (PanicLine(_consoleLog) is { } panic)
+            {
+                _log.Error($"the guest kernel panicked: {panic}");
+                return (TerminationReason.Failed, code);
+            }
             _log.Info($"VM exited with code {code}");
             return (code == 0 ? TerminationReason.Completed : TerminationReason.Failed, code);
         }
@@ -419,6 +425,22 @@ internal sealed class QemuSandboxHost
         }
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }
+    }
+
+    /// <summary>The kernel's panic line among the console's last 64 KiB, or null.</summary>
+    internal static string? PanicLine(string consoleLog)
+    {
+        try
+        {
+            using var file = new FileStream(consoleLog, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            file.Seek(Math.Max(0, file.Length - 64 * 1024), SeekOrigin.Begin);
+            using var reader = new StreamReader(file);
+            return reader.ReadToEnd().Split('\n').Select(l => l.Trim()).LastOrDefault(l => l.Contains("Kernel panic - not syncing", StringComparison.Ordinal));
+        }
+        catch (IOException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The last lines of a log, for error messages that must carry the guest's own words.</summary>

@@ -52,7 +52,7 @@ public sealed class FaultTests(ITestOutputHelper output)
 
         var error = await Assert.ThrowsAsync<AgentConnectionException>(() => sb.ShellAsync("echo c > /proc/sysrq-trigger; sleep 30", Ct));
         output.WriteLine(error.Message);
-        Assert.Contains("guest kernel panic: ", error.Message, StringComparison.Ordinal);
+        Assert.Contains("the guest kernel panicked: ", error.Message, StringComparison.Ordinal);
         Assert.Contains("Kernel panic - not syncing", error.Message, StringComparison.Ordinal);
         await AssertNothingRunningAsync(sb);
     }
