@@ -14,6 +14,9 @@ public static class KvmProbe
     // One probe boot per QEMU binary and kernel, shared by every caller in the process.
     private static readonly ConcurrentDictionary<string, Lazy<Task<KvmStatus>>> Boots = new(StringComparer.Ordinal);
 
+    // The device, CPU flag and open checks cannot change while the process runs: done once, not on every create.
+    private static readonly Lazy<KvmStatus> StaticChecks = new(() => Probe(null));
+
     /// <summary>The verdict with the default QEMU and assets, for synchronous callers (blocks during a probe boot).</summary>
     public static KvmStatus Current => ForAsync(null, null).GetAwaiter().GetResult();
 
@@ -27,7 +30,7 @@ public static class KvmProbe
     /// <param name="cancellationToken">Stops waiting (a probe boot that started finishes for the next caller).</param>
     public static Task<KvmStatus> ForAsync(string? assetsDirectory, string? qemuBinary, CancellationToken cancellationToken = default)
     {
-        var quick = Probe(null);
+        var quick = StaticChecks.Value;
         if (!quick.Usable) return Task.FromResult(quick);
         QemuAssets assets;
         try
