@@ -42,16 +42,18 @@ public sealed record QemuAssets(string QemuBinary, string Kernel, string Initrd,
     /// package's assets are unpacked (<c>~/.microsandbox/guest/VERSION-HASH</c>), else <c>~/.microsandbox/qemu</c>.
     /// Reading it unpacks nothing; <see cref="Locate(string?, string?)"/> does.
     /// </summary>
-    public static string DefaultDirectory =>
-        Environment.GetEnvironmentVariable(AssetsEnvironmentVariable) is { Length: > 0 } dir
-            ? dir
-            : AssetPackage.Guest.Directory(Host.MicrosandboxHome.UserInstallRoot()) ?? Path.Combine(Host.MicrosandboxHome.UserInstallRoot(), "qemu");
+    public static string DefaultDirectory => GivenDirectory ?? AssetPackage.Guest.Directory(UserInstallRoot) ?? LegacyDirectory;
 
     /// <summary><see cref="DefaultDirectory"/>, with the packaged assets unpacked into it first when they are its source.</summary>
     internal static string UnpackedDefaultDirectory(ILogger? logger = null, CancellationToken cancellationToken = default) =>
-        Environment.GetEnvironmentVariable(AssetsEnvironmentVariable) is { Length: > 0 } dir
-            ? dir
-            : AssetPackage.Guest.EnsureUnpacked(Host.MicrosandboxHome.UserInstallRoot(), logger, cancellationToken) ?? Path.Combine(Host.MicrosandboxHome.UserInstallRoot(), "qemu");
+        GivenDirectory ?? AssetPackage.Guest.EnsureUnpacked(UserInstallRoot, logger, cancellationToken) ?? LegacyDirectory;
+
+    // $MSB_QEMU_ASSETS, when set; the package's unpack location otherwise; the old build location without the package.
+    private static string? GivenDirectory => Environment.GetEnvironmentVariable(AssetsEnvironmentVariable) is { Length: > 0 } dir ? dir : null;
+
+    private static string UserInstallRoot => Host.MicrosandboxHome.UserInstallRoot();
+
+    private static string LegacyDirectory => Path.Combine(UserInstallRoot, "qemu");
 
     /// <summary>Finds the assets, or explains exactly what is missing and how to get it.</summary>
     /// <param name="directory">Asset directory (defaults to <see cref="DefaultDirectory"/>).</param>
@@ -86,7 +88,7 @@ public sealed record QemuAssets(string QemuBinary, string Kernel, string Initrd,
                 problems.Add($"QEMU (qemu-system-x86_64) is not installed: install it with `{QemuInstallCommand}` (Debian/Ubuntu package qemu-system-x86)");
         }
 
-        var given = directory ?? (Environment.GetEnvironmentVariable(AssetsEnvironmentVariable) is { Length: > 0 } fromVariable ? fromVariable : null);
+        var given = directory ?? GivenDirectory;
         var dir = given ?? UnpackedDefaultDirectory(logger, cancellationToken);
         var fix = given is not null
             ? $"{dir} was given as the asset directory (SandboxOptions.QemuAssetsDirectory or {AssetsEnvironmentVariable}): point it at a directory native/build.sh wrote, or leave it unset to boot from the {AssetPackage.Guest.AssemblyName} package"
