@@ -78,7 +78,7 @@ public sealed class NetworkBuilder
         {
             return new(_spec, _error ?? "network.policy.rules: " + e.Message);
         }
-        var policy = System.Text.Json.Nodes.JsonNode.Parse((_spec.Policy ?? NetworkPolicies.FromProfiles([NetworkProfile.Public])).GetRawText())!.AsObject();
+        var policy = System.Text.Json.Nodes.JsonNode.Parse((_spec.Policy ?? NetworkPolicies.Default).GetRawText())!.AsObject();
         var existing = policy["rules"]?.AsArray().Select(r => r?.DeepClone()).ToList() ?? [];
         policy["rules"] = new System.Text.Json.Nodes.JsonArray([.. rules, .. existing]);
         using var document = JsonDocument.Parse(policy.ToJsonString());

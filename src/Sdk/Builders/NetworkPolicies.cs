@@ -9,6 +9,9 @@ internal static class NetworkPolicies
     /// <summary>Deny everything, both directions (upstream <c>NetworkPolicy::none()</c>).</summary>
     public static JsonElement None { get; } = Parse("""{"default_egress":"deny","default_ingress":"deny","rules":[]}""");
 
+    /// <summary>Upstream's default when a spec names no policy: gateway DNS, then the public internet; nothing else.</summary>
+    public static JsonElement Default { get; } = FromProfiles([NetworkProfile.Public]);
+
     /// <summary>Allow everything, both directions (upstream <c>NetworkPolicy::allow_all()</c>).</summary>
     public static JsonElement AllowAll { get; } = Parse("""{"default_egress":"allow","default_ingress":"allow","rules":[]}""");
 

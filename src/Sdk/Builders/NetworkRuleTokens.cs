@@ -110,7 +110,7 @@ internal static class NetworkRuleTokens
         if (raw.StartsWith("suffix=", StringComparison.Ordinal)) return new JsonObject { ["domain_suffix"] = Suffix(raw[7..]) };
         if (raw.StartsWith("domain=", StringComparison.Ordinal)) return new JsonObject { ["domain"] = Domain(raw[7..]) };
         if (raw.Contains('/', StringComparison.Ordinal)) return new JsonObject { ["cidr"] = Cidr(raw) };
-        if (Host.IpText.TryParse(raw, out var ip)) return new JsonObject { ["cidr"] = $"{ip}/{(ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128)}" };
+        if (Host.IpText.TryParse(raw, out var ip)) return new JsonObject { ["cidr"] = $"{ip}/{Host.IpText.MaxPrefix(ip)}" };
         if (raw.Contains('.', StringComparison.Ordinal)) return new JsonObject { ["domain"] = Domain(raw) };
         throw new FormatException($"`{raw}` is ambiguous (looks like a single-label hostname or a typoed keyword). Use `domain={raw}` to target a literal hostname");
     }
@@ -145,9 +145,7 @@ internal static class NetworkRuleTokens
     private static string Cidr(string raw)
     {
         var slash = raw.IndexOf('/', StringComparison.Ordinal);
-        if (!Host.IpText.TryParse(raw[..slash], out var ip)
-            || !int.TryParse(raw[(slash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var prefix)
-            || prefix > (ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128))
+        if (!Host.IpText.TryParse(raw[..slash], out var ip) || !Host.IpText.TryParsePrefix(raw[(slash + 1)..], ip, out var prefix))
             throw new FormatException($"invalid CIDR `{raw}`");
         return $"{ip}/{prefix}";
     }

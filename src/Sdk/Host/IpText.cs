@@ -21,4 +21,12 @@ internal static class IpText
         address = parsed;
         return true;
     }
+
+    /// <summary>The longest prefix of <paramref name="address"/>'s family: 32 or 128.</summary>
+    public static int MaxPrefix(IPAddress address) => address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128;
+
+    /// <summary>A CIDR prefix length: decimal digits only, at most <see cref="MaxPrefix"/> for the address's family.</summary>
+    public static bool TryParsePrefix(string text, IPAddress address, out int prefix) =>
+        int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out prefix)
+        && prefix <= MaxPrefix(address);
 }

@@ -19,9 +19,6 @@ internal static class QemuNetworkPolicy
     /// <summary>The most rules the filter keeps (MAX_RULES in msb-netfilter.c).</summary>
     public const int MaxRules = 256;
 
-    /// <summary>Upstream's default policy: gateway DNS, then the public internet; nothing else.</summary>
-    public static JsonElement PublicOnly { get; } = NetworkPolicies.FromProfiles([NetworkProfile.Public]);
-
     /// <summary>
     /// The filter directives for <paramref name="policy"/> (null: upstream's default), or null when the policy allows
     /// everything and no filter is needed.
@@ -32,7 +29,7 @@ internal static class QemuNetworkPolicy
     /// <exception cref="InvalidConfigException">A rule the QEMU engine cannot enforce, or a malformed policy.</exception>
     public static string? Compile(JsonElement? policy, IEnumerable<IPAddress> resolvers, IEnumerable<ushort>? publishedUdpPorts = null)
     {
-        var root = policy ?? PublicOnly;
+        var root = policy ?? NetworkPolicies.Default;
         if (root.ValueKind != JsonValueKind.Object) throw Invalid("network.policy", "must be an object");
         var defaultEgress = Action(root, "default_egress", "network.policy.default_egress");
         var text = new StringBuilder();
@@ -171,10 +168,9 @@ internal static class QemuNetworkPolicy
         var slash = value.IndexOf('/', StringComparison.Ordinal);
         var address = slash < 0 ? value : value[..slash];
         if (!Host.IpText.TryParse(address, out var ip)) throw Invalid(path, $"'{value}' is not an IP address or CIDR block");
-        var max = ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128;
-        var prefix = max;
-        if (slash >= 0 && (!int.TryParse(value[(slash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out prefix) || prefix > max))
-            throw Invalid(path, $"'{value}' has a prefix length outside 0..{max}");
+        var prefix = Host.IpText.MaxPrefix(ip);
+        if (slash >= 0 && !Host.IpText.TryParsePrefix(value[(slash + 1)..], ip, out prefix))
+            throw Invalid(path, $"'{value}' has a prefix length outside 0..{Host.IpText.MaxPrefix(ip)}");
         return $"{ip}/{prefix}";
     }
 
