@@ -49,43 +49,37 @@ public sealed partial class Sandbox
         // end of file rides in the same write as the request).
         bool noInput = command.Stdin is not { Length: > 0 };
         var operation = $"exec '{command.Program}'";
-        ExecSession session;
-        try
+        // The guest going away mid-command says why (QEMU killed, kernel panic…), not just "connection closed".
+        async Task<T> Explained<T>(Func<Task<T>> step)
         {
-            session = await StartAsync(command, closeStdin: noInput, cancellationToken).ConfigureAwait(false);
-        }
-        catch (AgentConnectionException lost)
-        {
-            throw await ExplainLostConnectionAsync(lost, operation).ConfigureAwait(false);
-        }
-        await using (session.ConfigureAwait(false))
-        {
-            var events = session.ReadEventsAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
-            await using (events.ConfigureAwait(false))
+            try
             {
-                while (true)
-                {
-                    ExecEvent e;
-                    try
-                    {
-                        if (!noInput)
-                        {
-                            await session.WriteStdinAsync(command.Stdin!.Value, cancellationToken).ConfigureAwait(false);
-                            await session.CloseStdinAsync(cancellationToken).ConfigureAwait(false);
-                            noInput = true;
-                        }
-                        if (!await events.MoveNextAsync().ConfigureAwait(false)) break;
-                        e = events.Current;
-                    }
-                    catch (AgentConnectionException lost)
-                    {
-                        // The guest went away mid-command: say why (QEMU killed, kernel panic…), not just "connection closed".
-                        throw await ExplainLostConnectionAsync(lost, operation).ConfigureAwait(false);
-                    }
-                    if (e is ExecEvent.Failed failed)
-                        throw new ExecFailedException(command.Program, failed.Error);
-                    yield return e;
-                }
+                return await step().ConfigureAwait(false);
+            }
+            catch (AgentConnectionException lost)
+            {
+                throw await ExplainLostConnectionAsync(lost, operation).ConfigureAwait(false);
+            }
+        }
+
+        await using var session = await Explained(() => StartAsync(command, closeStdin: noInput, cancellationToken)).ConfigureAwait(false);
+        if (!noInput)
+        {
+            await Explained(async () =>
+            {
+                await session.WriteStdinAsync(command.Stdin!.Value, cancellationToken).ConfigureAwait(false);
+                await session.CloseStdinAsync(cancellationToken).ConfigureAwait(false);
+                return true;
+            }).ConfigureAwait(false);
+        }
+        var events = session.ReadEventsAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
+        await using (events.ConfigureAwait(false))
+        {
+            while (await Explained(() => events.MoveNextAsync().AsTask()).ConfigureAwait(false))
+            {
+                if (events.Current is ExecEvent.Failed failed)
+                    throw new ExecFailedException(command.Program, failed.Error);
+                yield return events.Current;
             }
         }
     }
