@@ -40,4 +40,13 @@ internal static class SandboxEngineAvailability
     /// when an engine is required (<see cref="Engines.EngineRequirement"/>): the test then runs and fails with the reason.
     /// </summary>
     public static string? SkipReason => Engines.EngineRequirement.IsRequired ? null : Reason.Value;
+
+    /// <summary>
+    /// The failure for a host without an engine where one is required (<see cref="Engines.EngineRequirement"/>), or null
+    /// where skipping is allowed.
+    /// </summary>
+    public static Engines.EngineUnavailableException? RequiredFailure(string why) =>
+        Engines.EngineRequirement.IsRequired
+            ? new Engines.EngineUnavailableException("sandbox", $"{why} (an engine is required here: {Engines.EngineRequirement.EnvironmentVariable}=1 or CI=true)")
+            : null;
 }

@@ -82,11 +82,11 @@ public class SandboxFixture : global::Xunit.IAsyncLifetime
         }
         if (factory.EngineUnavailableReason is { } why)
         {
-            if (Engines.EngineRequirement.IsRequired)
+            if (SandboxEngineAvailability.RequiredFailure(why) is { } required)
             {
                 // CI (or MSB_REQUIRE_ENGINE=1): every test of this fixture fails with the reason instead of skipping.
-                _startFailure = new Engines.EngineUnavailableException("sandbox", $"{why} (an engine is required here: {Engines.EngineRequirement.EnvironmentVariable}=1 or CI=true)");
-                _logs.Target(_startFailure.Message);
+                _startFailure = required;
+                _logs.Target(required.Message);
                 return;
             }
             _skipReason = "no sandbox engine can run on this host: " + why;

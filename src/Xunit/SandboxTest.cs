@@ -50,8 +50,7 @@ public abstract class SandboxTest : global::Xunit.IAsyncLifetime
         var factory = ResolveFactory();
         if (factory.EngineUnavailableReason is { } why)
         {
-            if (Engines.EngineRequirement.IsRequired)
-                throw new Engines.EngineUnavailableException("sandbox", $"{why} (an engine is required here: {Engines.EngineRequirement.EnvironmentVariable}=1 or CI=true)");
+            if (SandboxEngineAvailability.RequiredFailure(why) is { } required) throw required;
             TestFramework.SkipCurrentTest("no sandbox engine can run on this host: " + why);
         }
         _pool = factory.GetPool(GetType().FullName + "|" + DefinitionName, DefinitionName, Configure);
