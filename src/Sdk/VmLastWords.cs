@@ -68,7 +68,7 @@ internal sealed class VmLastWords : IDisposable
         }
     }
 
-    // The last `count` matching non-empty lines of the file's last 16 KiB, joined with " | ".
+    // The last `count` matching lines of the file's last 16 KiB, joined with " | ".
     private static string Tail(FileStream? file, Func<string, bool> keep, int count)
     {
         if (file is null) return "";
@@ -76,12 +76,7 @@ internal sealed class VmLastWords : IDisposable
         {
             try
             {
-                var length = file.Length;
-                var start = Math.Max(0, length - TailBytes);
-                var buffer = new byte[length - start];
-                file.Seek(start, SeekOrigin.Begin);
-                file.ReadExactly(buffer);
-                var lines = Encoding.UTF8.GetString(buffer).Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0 && keep(l)).ToList();
+                var lines = Host.LogTail.Lines(file, TailBytes).Where(keep).ToList();
                 return string.Join(" | ", lines.Skip(Math.Max(0, lines.Count - count)));
             }
             catch (IOException)

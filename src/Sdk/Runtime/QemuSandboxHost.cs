@@ -432,10 +432,7 @@ internal sealed class QemuSandboxHost
     {
         try
         {
-            using var file = new FileStream(consoleLog, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            file.Seek(Math.Max(0, file.Length - 64 * 1024), SeekOrigin.Begin);
-            using var reader = new StreamReader(file);
-            return reader.ReadToEnd().Split('\n').Select(l => l.Trim()).LastOrDefault(l => l.Contains("Kernel panic - not syncing", StringComparison.Ordinal));
+            return LogTail.Lines(consoleLog).LastOrDefault(l => l.Contains("Kernel panic - not syncing", StringComparison.Ordinal));
         }
         catch (IOException)
         {
@@ -449,9 +446,8 @@ internal sealed class QemuSandboxHost
         try
         {
             if (!File.Exists(path)) return "(no console output)";
-            var all = File.ReadAllLines(path);
-            var tail = all.Skip(Math.Max(0, all.Length - lines));
-            var text = string.Join(" | ", tail.Select(l => l.Trim()).Where(l => l.Length > 0));
+            var all = LogTail.Lines(path);
+            var text = string.Join(" | ", all.Skip(Math.Max(0, all.Count - lines)));
             return text.Length == 0 ? "(no console output)" : text;
         }
         catch (IOException)
