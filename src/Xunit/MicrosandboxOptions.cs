@@ -59,6 +59,15 @@ public sealed class MicrosandboxOptions
     /// </summary>
     public bool KeepSandboxes { get; set; }
 
+    /// <summary>
+    /// Whether a host without a working engine fails the tests (true) or skips them (false). Default null: decided by
+    /// the environment (<see cref="EngineRequirement"/>: required on CI and with <c>MSB_REQUIRE_ENGINE=1</c>).
+    /// </summary>
+    public bool? RequireEngine { get; set; }
+
+    /// <summary>Whether this configuration fails rather than skips without an engine.</summary>
+    internal bool EngineRequired => RequireEngine ?? EngineRequirement.IsRequired;
+
     /// <summary>The lowest level routed to test output and diagnostic messages. Default <see cref="LogLevel.Information"/>.</summary>
     public LogLevel MinimumLogLevel { get; set; } = LogLevel.Information;
 

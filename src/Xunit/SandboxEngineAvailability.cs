@@ -12,7 +12,10 @@ internal static class SandboxEngineAvailability
         if (assembly is null) return null;
         try
         {
-            var why = MicrosandboxServices.For(assembly).GetRequiredService<SandboxFactory>().EngineUnavailableReason;
+            var factory = MicrosandboxServices.For(assembly).GetRequiredService<SandboxFactory>();
+            // Where an engine is required the test runs and fails with the reason instead.
+            if (factory.Options.EngineRequired) return null;
+            var why = factory.EngineUnavailableReason;
             return why is null ? null : "no sandbox engine can run on this host: " + why;
         }
         catch (MicrosandboxException)
@@ -37,16 +40,17 @@ internal static class SandboxEngineAvailability
 
     /// <summary>
     /// The skip reason, or null when sandboxes can boot (or the answer must come from the test itself). Null as well
-    /// when an engine is required (<see cref="Engines.EngineRequirement"/>): the test then runs and fails with the reason.
+    /// when an engine is required (<see cref="MicrosandboxOptions.RequireEngine"/>): the test then runs and fails with
+    /// the reason.
     /// </summary>
-    public static string? SkipReason => Engines.EngineRequirement.IsRequired ? null : Reason.Value;
+    public static string? SkipReason => Reason.Value;
 
     /// <summary>
-    /// The failure for a host without an engine where one is required (<see cref="Engines.EngineRequirement"/>), or null
-    /// where skipping is allowed.
+    /// The failure for a host without an engine where <paramref name="factory"/>'s options require one
+    /// (<see cref="MicrosandboxOptions.RequireEngine"/>), or null where skipping is allowed.
     /// </summary>
-    public static Engines.EngineUnavailableException? RequiredFailure(string why) =>
-        Engines.EngineRequirement.IsRequired
-            ? new Engines.EngineUnavailableException("sandbox", $"{why} (an engine is required here: {Engines.EngineRequirement.EnvironmentVariable}=1 or CI=true)")
+    public static Engines.EngineUnavailableException? RequiredFailure(SandboxFactory factory, string why) =>
+        factory.Options.EngineRequired
+            ? new Engines.EngineUnavailableException("sandbox", $"{why} (an engine is required here: MicrosandboxOptions.RequireEngine, {Engines.EngineRequirement.EnvironmentVariable}=1 or CI=true)")
             : null;
 }

@@ -82,7 +82,7 @@ public class SandboxFixture : global::Xunit.IAsyncLifetime
         }
         if (factory.EngineUnavailableReason is { } why)
         {
-            if (SandboxEngineAvailability.RequiredFailure(why) is { } required)
+            if (SandboxEngineAvailability.RequiredFailure(factory, why) is { } required)
             {
                 // CI (or MSB_REQUIRE_ENGINE=1): every test of this fixture fails with the reason instead of skipping.
                 _startFailure = required;

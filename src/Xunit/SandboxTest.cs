@@ -50,7 +50,7 @@ public abstract class SandboxTest : global::Xunit.IAsyncLifetime
         var factory = ResolveFactory();
         if (factory.EngineUnavailableReason is { } why)
         {
-            if (SandboxEngineAvailability.RequiredFailure(why) is { } required) throw required;
+            if (SandboxEngineAvailability.RequiredFailure(factory, why) is { } required) throw required;
             TestFramework.SkipCurrentTest("no sandbox engine can run on this host: " + why);
         }
         _pool = factory.GetPool(GetType().FullName + "|" + DefinitionName, DefinitionName, Configure);

@@ -35,6 +35,8 @@ public sealed class XunitFixtureTests
             {
                 o.Engine = Engines.EngineKind.Qemu;
                 o.QemuAssetsDirectory = empty;
+                // This test runs on CI too, where the environment alone would require an engine.
+                o.RequireEngine = false;
             }));
             await fixture.InitializeAsync();
             Assert.False(fixture.IsStarted);
@@ -50,6 +52,31 @@ public sealed class XunitFixtureTests
             }
             Assert.NotNull(skip);
             Assert.Contains("no sandbox engine can run on this host: qemu engine unavailable", skip.Message, StringComparison.Ordinal);
+            await fixture.DisposeAsync();
+        }
+        finally
+        {
+            Directory.Delete(empty, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task No_engine_fails_each_test_with_the_reason_where_an_engine_is_required()
+    {
+        var empty = Directory.CreateTempSubdirectory("msbx-noassets-").FullName;
+        try
+        {
+            var fixture = new FactoryFixture(Factory(o =>
+            {
+                o.Engine = Engines.EngineKind.Qemu;
+                o.QemuAssetsDirectory = empty;
+                o.RequireEngine = true;
+            }));
+            await fixture.InitializeAsync();
+            Assert.False(fixture.IsStarted);
+            var failure = Assert.Throws<Engines.EngineUnavailableException>(() => fixture.Sandbox);
+            Assert.Contains("qemu engine unavailable: guest kernel missing at " + Path.Combine(empty, "vmlinux"), failure.Message, StringComparison.Ordinal);
+            Assert.Contains("an engine is required here: MicrosandboxOptions.RequireEngine", failure.Message, StringComparison.Ordinal);
             await fixture.DisposeAsync();
         }
         finally
