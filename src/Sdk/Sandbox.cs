@@ -24,11 +24,13 @@ public sealed partial class Sandbox : IAsyncDisposable
     private readonly AgentClient _agent;
     private readonly IReadOnlyList<PublishedPortSpec> _ports;
     private readonly VmLastWords _lastWords;
+    private readonly StartupCommand? _main;
     private int _stopped;
 
     private Sandbox(SandboxSpec spec, long id, EngineChoice engine, SandboxOptions options, ILogger logger,
-        SpawnedSandbox process, AgentClient agent, IReadOnlyList<PublishedPortSpec> ports)
+        SpawnedSandbox process, AgentClient agent, IReadOnlyList<PublishedPortSpec> ports, StartupCommand? main)
     {
+        _main = main;
         Spec = spec;
         Id = id;
         EngineName = engine.Engine.Name;
@@ -87,8 +89,23 @@ public sealed partial class Sandbox : IAsyncDisposable
         Engines.Qemu.QemuTemplates.WhenBuildsDoneAsync().WaitAsync(cancellationToken);
 
     internal static Sandbox Attach(SandboxSpec spec, long id, EngineChoice engine, SandboxOptions options, ILogger logger,
-        SpawnedSandbox process, AgentClient agent, IReadOnlyList<PublishedPortSpec> ports) =>
-        new(spec, id, engine, options, logger, process, agent, ports);
+        SpawnedSandbox process, AgentClient agent, IReadOnlyList<PublishedPortSpec> ports, StartupCommand? main) =>
+        new(spec, id, engine, options, logger, process, agent, ports, main);
+
+    /// <summary>Whether the sandbox runs a main process (<see cref="SandboxBuilder.MainProcess"/>).</summary>
+    public bool HasMainProcess => _main is not null;
+
+    /// <summary>
+    /// How the sandbox's last run ended: the main process's exit code for a sandbox with one (-1 when a signal ended
+    /// it), else the VM's; null while it runs or when nothing was recorded.
+    /// </summary>
+    public async Task<int?> GetExitCodeAsync(CancellationToken cancellationToken = default)
+    {
+        if (!_process.HasExited) return null;
+        await using var store = await StateStore.OpenAsync(_options.Home.Root, cancellationToken).ConfigureAwait(false);
+        var runs = await store.ListRunsAsync(Id, cancellationToken).ConfigureAwait(false);
+        return runs.Count == 0 ? null : runs[^1].ExitCode;
+    }
 
     /// <summary>Runs <paramref name="program"/> with <paramref name="arguments"/> and waits for it.</summary>
     public Task<ExecOutput> ExecAsync(string program, IEnumerable<string>? arguments = null, CancellationToken cancellationToken = default) =>
@@ -112,7 +129,7 @@ public sealed partial class Sandbox : IAsyncDisposable
         _ports.FirstOrDefault(p => p.GuestPort == guestPort)?.HostBind ?? IPAddress.Loopback.ToString();
 
     /// <summary>The sandbox's runtime log and guest console, for diagnostics.</summary>
-    public async Task<string> GetLogsAsync(CancellationToken cancellationToken = default)
+    public async Task<string> GetDiagnosticLogsAsync(CancellationToken cancellationToken = default)
     {
         var parts = new List<string>();
         foreach (var file in new[] { "runtime.log", "console.log" })
@@ -129,8 +146,14 @@ public sealed partial class Sandbox : IAsyncDisposable
     /// <summary>True while the sandbox process (and so the VM) is running.</summary>
     public bool IsRunning => !_process.HasExited;
 
-    /// <summary>Stops the VM: a graceful guest shutdown, then a kill after <see cref="SandboxOptions.StopTimeout"/>. Idempotent.</summary>
-    public async Task StopAsync(CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Stops the VM: the main process (if any) gets its stop signal and grace period (<see cref="SandboxBuilder.StopSignal"/>,
+    /// <see cref="SandboxBuilder.StopTimeout"/>), then the guest shuts down gracefully; the VM is killed after
+    /// <see cref="SandboxOptions.StopTimeout"/> more. Idempotent.
+    /// </summary>
+    public Task StopAsync(CancellationToken cancellationToken = default) => StopCoreAsync(discard: false, cancellationToken);
+
+    private async Task StopCoreAsync(bool discard, CancellationToken cancellationToken)
     {
         if (Interlocked.Exchange(ref _stopped, 1) == 1)
         {
@@ -141,11 +164,14 @@ public sealed partial class Sandbox : IAsyncDisposable
         if (!_process.HasExited)
         {
             _logger.LogInformation("stopping sandbox {Name}", Name);
-            _process.Signal(NothingToKeep ? Runtime.QemuSandboxHost.DiscardSignal : Libc.SIGTERM);
+            // An explicit stop of a service is graceful; throwing a sandbox away (dispose) need not be.
+            bool discarding = NothingToKeep && (discard || _main is null);
+            _process.Signal(discarding ? Runtime.QemuSandboxHost.DiscardSignal : Libc.SIGTERM);
             var exited = _process.WaitForExitAsync(cancellationToken);
-            if (await Task.WhenAny(exited, Task.Delay(_options.StopTimeout, cancellationToken)).ConfigureAwait(false) != exited)
+            var timeout = _options.StopTimeout + (discarding || _main is null ? TimeSpan.Zero : TimeSpan.FromSeconds(_main.StopGraceSecs + 2));
+            if (await Task.WhenAny(exited, Task.Delay(timeout, cancellationToken)).ConfigureAwait(false) != exited)
             {
-                _logger.LogWarning("sandbox {Name} did not stop within {Timeout}; killing it", Name, _options.StopTimeout);
+                _logger.LogWarning("sandbox {Name} did not stop within {Timeout}; killing it", Name, timeout);
                 _process.Signal(Libc.SIGKILL);
                 await exited.ConfigureAwait(false);
                 await SandboxLauncher.MarkKilledAsync(_options.Home, Id, cancellationToken).ConfigureAwait(false);
@@ -167,9 +193,11 @@ public sealed partial class Sandbox : IAsyncDisposable
         && Spec.Mounts.All(m => m is VolumeMount.Bind or VolumeMount.Tmpfs);
 
     /// <summary>Stops the VM if needed and deletes its row, logs and runtime files. Idempotent.</summary>
-    public async Task RemoveAsync(CancellationToken cancellationToken = default)
+    public Task RemoveAsync(CancellationToken cancellationToken = default) => RemoveCoreAsync(discard: false, cancellationToken);
+
+    private async Task RemoveCoreAsync(bool discard, CancellationToken cancellationToken)
     {
-        await StopAsync(cancellationToken).ConfigureAwait(false);
+        await StopCoreAsync(discard, cancellationToken).ConfigureAwait(false);
         await SandboxLauncher.RemoveStoppedAsync(_options.Home, Name, cancellationToken).ConfigureAwait(false);
     }
 
@@ -178,7 +206,7 @@ public sealed partial class Sandbox : IAsyncDisposable
     {
         try
         {
-            if (Spec.Lifecycle.Ephemeral) await RemoveAsync().ConfigureAwait(false);
+            if (Spec.Lifecycle.Ephemeral) await RemoveCoreAsync(discard: true, CancellationToken.None).ConfigureAwait(false);
             else await StopAsync().ConfigureAwait(false);
         }
         finally

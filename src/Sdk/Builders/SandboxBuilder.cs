@@ -176,6 +176,36 @@ public sealed class SandboxBuilder
         return SetRuntime(r => r with { Cmd = tokens });
     }
 
+    /// <summary>
+    /// Runs the sandbox's command after boot as its main process, as a container runs: <see cref="Entrypoint"/> +
+    /// <see cref="Cmd"/>, each falling back to the image's (an entrypoint of your own drops the image's CMD, as in
+    /// Docker), with the image's env, workdir and user unless set here. The guest agent stays PID 1 and runs it in its
+    /// own session; its output is kept as the sandbox's logs (<see cref="Sandbox.GetLogsAsync(LogOptions?, CancellationToken)"/>).
+    /// When it exits, the sandbox stops and records its exit code, unless <paramref name="keepVm"/> is set.
+    /// </summary>
+    /// <param name="keepVm">Keep the VM running after the main process ended.</param>
+    public SandboxBuilder MainProcess(bool keepVm = false) =>
+        With(_config with { StartupCommandRequested = true, KeepVmAfterMainProcess = keepVm, InitialCommand = null });
+
+    /// <summary>
+    /// The signal a stop sends the main process first (default: the image's <c>STOPSIGNAL</c>, else SIGTERM): a name
+    /// such as <c>SIGINT</c> or <c>INT</c>, or a number 1..64.
+    /// </summary>
+    public SandboxBuilder StopSignal(string signal)
+    {
+        ArgumentNullException.ThrowIfNull(signal);
+        if (Host.Signals.Parse(signal) is null)
+            return Fail($"stop_signal: '{signal}' is not a signal name (SIGTERM, TERM) or a number 1..64");
+        return With(_config with { StopSignal = signal });
+    }
+
+    /// <summary>How long a stop waits for the main process after the stop signal before SIGKILL (default 10 s).</summary>
+    public SandboxBuilder StopTimeout(TimeSpan timeout)
+    {
+        if (timeout < TimeSpan.Zero) return Fail($"stop_timeout: {timeout} is negative");
+        return With(_config with { StopTimeout = timeout });
+    }
+
     /// <summary>Sets the guest hostname (1..64 bytes); unset derives it from the sandbox name.</summary>
     public SandboxBuilder Hostname(string hostname) => SetRuntime(r => r with { Hostname = NotNull(hostname) });
 

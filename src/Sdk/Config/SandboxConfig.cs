@@ -64,6 +64,21 @@ public sealed record SandboxConfig
     /// <summary>Whether <c>runtime.cmd</c> should be launched after boot (detached run). Transient.</summary>
     public bool StartupCommandRequested { get; init; }
 
+    /// <summary>
+    /// The signal that stops the main process: a name (<c>SIGINT</c>, <c>INT</c>) or number; null takes the image's
+    /// <c>STOPSIGNAL</c>, else SIGTERM. Transient.
+    /// </summary>
+    public string? StopSignal { get; init; }
+
+    /// <summary>How long a stop waits after the stop signal before SIGKILL (default 10 s, as Docker). Transient.</summary>
+    public TimeSpan StopTimeout { get; init; } = DefaultStopTimeout;
+
+    /// <summary>Keep the VM running after the main process ended, instead of stopping it as a container stops. Transient.</summary>
+    public bool KeepVmAfterMainProcess { get; init; }
+
+    /// <summary>Docker's default stop grace period.</summary>
+    public static readonly TimeSpan DefaultStopTimeout = TimeSpan.FromSeconds(10);
+
     /// <summary>One-shot foreground command of an attached run. Transient.</summary>
     public IReadOnlyList<string>? InitialCommand { get; init; }
 
@@ -150,13 +165,15 @@ public sealed record SandboxConfig
         var inheritEntrypoint = runtime.Entrypoint is null;
         runtime = runtime with
         {
-            Cmd = runtime.Cmd ?? image.Cmd,
+            // Docker's rule: an entrypoint of the user's own drops the image's CMD, which was written for the image's.
+            Cmd = runtime.Cmd ?? (inheritEntrypoint ? image.Cmd : null),
             Entrypoint = runtime.Entrypoint ?? image.Entrypoint,
             Workdir = runtime.Workdir ?? NoneIfEmpty(image.WorkingDir),
             User = runtime.User ?? NoneIfEmpty(image.User),
         };
         var merged = this with
         {
+            StopSignal = StopSignal ?? NoneIfEmpty(image.StopSignal),
             Spec = Spec with
             {
                 Env = MergeEnv(image.Env, Spec.Env, logger),

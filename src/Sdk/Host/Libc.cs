@@ -62,6 +62,29 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int open(string path, int flags, int mode);
 
+    [LibraryImport(Lib, EntryPoint = "stat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int stat_(string path, byte* buf);
+
+    [LibraryImport(Lib, EntryPoint = "fstat", SetLastError = true)]
+    private static partial int fstat_(int fd, byte* buf);
+
+    // x86-64 struct stat: st_dev (8 bytes), then st_ino (8 bytes); 144 bytes in all.
+    private const int StatSize = 144;
+
+    /// <summary>The inode of <paramref name="path"/>, or null when it cannot be stat'ed (e.g. it is gone).</summary>
+    public static ulong? Inode(string path)
+    {
+        byte* buf = stackalloc byte[StatSize];
+        return stat_(path, buf) == 0 ? *(ulong*)(buf + 8) : null;
+    }
+
+    /// <summary>The inode of an open descriptor, or null.</summary>
+    public static ulong? Inode(int fd)
+    {
+        byte* buf = stackalloc byte[StatSize];
+        return fstat_(fd, buf) == 0 ? *(ulong*)(buf + 8) : null;
+    }
+
     [LibraryImport(Lib, SetLastError = true)]
     public static partial nint read(int fd, byte* buf, nint count);
 

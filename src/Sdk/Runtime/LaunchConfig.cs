@@ -35,8 +35,8 @@ public sealed record LaunchConfig
     [JsonPropertyName("libkrunfw_path")] public string LibkrunfwPath { get; init; } = "";
     /// <summary>Transparent huge page policy for guest memory.</summary>
     [JsonPropertyName("thp")] public string Thp { get; init; } = "madvise";
-    /// <summary>A command the process starts after boot (none for SDK-created sandboxes).</summary>
-    [JsonPropertyName("startup")] public JsonNode? Startup { get; init; }
+    /// <summary>The main process the sandbox process starts once the guest is ready; null: none.</summary>
+    [JsonPropertyName("startup")] public StartupCommand? Startup { get; init; }
     /// <summary>Idle timeout and maximum duration.</summary>
     [JsonPropertyName("lifecycle")] public LaunchLifecycle Lifecycle { get; init; } = new();
     /// <summary>Metrics sampling.</summary>

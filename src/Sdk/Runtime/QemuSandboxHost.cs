@@ -21,7 +21,9 @@ internal sealed class QemuSandboxHost
     // Nobody waits on an orphaned sandbox: give its guest a short flush window, then make room.
     private static readonly TimeSpan OrphanShutdown = TimeSpan.FromSeconds(1.5);
     private volatile bool _creatorGone;
+    private volatile bool _creatorDetached;
     private volatile bool _discard;
+    private MainProcessExit? _mainExit;
 
     /// <summary>
     /// The signal a client sends to stop a sandbox whose guest holds nothing anyone keeps (ephemeral, no disk volumes,
@@ -86,6 +88,12 @@ internal sealed class QemuSandboxHost
         finally
         {
             StopVmm();
+            if (_mainExit is { } main)
+            {
+                // A sandbox with a main process records the main process's end, as a container does.
+                exitCode = main.ExitCode ?? exitCode;
+                detail ??= $"main process {main}";
+            }
             Finish(reason, exitCode, detail);
         }
         if (_vmmExitedEarly) return VmmExitedBeforeReadyExitCode;
@@ -240,6 +248,7 @@ internal sealed class QemuSandboxHost
         using var signals = WatchSignals();
         StartParentWatchdog();
         StartPolicies(relay);
+        await using var main = _launch.Startup is { } startup ? await StartMainProcessAsync(startup).ConfigureAwait(false) : null;
 
         var ended = await Task.WhenAny(_stop.Task, qemuExit).ConfigureAwait(false);
         if (ended == qemuExit)
@@ -262,6 +271,11 @@ internal sealed class QemuSandboxHost
         }
 
         var reason = await _stop.Task.ConfigureAwait(false);
+        if (main is not null)
+        {
+            // Ended by itself, or stopped here first (stop signal, grace, SIGKILL) unless nothing is kept anyway.
+            if (main.Exited.IsCompleted || !_discard) _mainExit = await main.StopAsync().ConfigureAwait(false);
+        }
         if (_discard)
         {
             // Nothing in the guest is kept: no need to let it power off.
@@ -285,6 +299,34 @@ internal sealed class QemuSandboxHost
         int exit = await qemuExit.ConfigureAwait(false);
         _log.Info($"VM exited with code {exit}");
         return (reason, exit);
+    }
+
+    /// <summary>
+    /// Starts the main process; when it ends (and the VM is not to be kept) the sandbox stops with its outcome:
+    /// Completed for exit code 0, Failed otherwise.
+    /// </summary>
+    private async Task<MainProcess> StartMainProcessAsync(StartupCommand startup)
+    {
+        MainProcess main;
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            main = await MainProcess.StartAsync(_launch.AgentSock, startup, _launch.LogDir, _log, cts.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is AgentConnectionException or IOException or OperationCanceledException or SocketException)
+        {
+            throw new MicrosandboxException($"could not start the main process {startup.Cmd}: {e.Message}", e);
+        }
+        _ = main.Exited.ContinueWith(t =>
+        {
+            if (startup.KeepVm)
+            {
+                _log.Info("main process ended; the VM is kept running (keep_vm)");
+                return;
+            }
+            _stop.TrySetResult(t.Result.Succeeded ? TerminationReason.Completed : TerminationReason.Failed);
+        }, TaskScheduler.Default);
+        return main;
     }
 
     // Through our own relay, exactly as any client would ask.
@@ -334,6 +376,7 @@ internal sealed class QemuSandboxHost
                 if (n < 0 && Marshal.GetLastPInvokeError() == Libc.EINTR) continue;
                 if (n == 1 && buf[0] == 1)
                 {
+                    _creatorDetached = true;
                     _log.Info("creator detached; the sandbox keeps running without it");
                     return;
                 }
@@ -396,8 +439,12 @@ internal sealed class QemuSandboxHost
         if (_store is null) return;
         try
         {
+            // A main process that ended (by itself or stopped) while its creator still holds the handle: the creator
+            // reads how it ended (exit code, logs) and removes the ephemeral sandbox itself, as a stopped container
+            // stays until it is removed. A discard has nobody reading.
+            bool creatorReads = _mainExit is not null && !_discard && _args.ParentWatchFd is not null && !_creatorGone && !_creatorDetached;
             if (_runId >= 0)
-                _store.EndRunAsync(_runId, new RunTermination(reason, exitCode, null, detail), SandboxStatus.Stopped, removeIfEphemeral: true)
+                _store.EndRunAsync(_runId, new RunTermination(reason, exitCode, null, detail), SandboxStatus.Stopped, removeIfEphemeral: !creatorReads)
                     .GetAwaiter().GetResult();
             // After a failed boot the logs stay for the launcher to read; it removes the directory itself.
             if (_ready && _store.GetSandboxByIdAsync(_args.SandboxId).GetAwaiter().GetResult() is null)

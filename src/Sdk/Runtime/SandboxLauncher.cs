@@ -48,6 +48,7 @@ internal static class SandboxLauncher
         var name = config.Spec.Name;
         var engine = await EngineSelector.SelectAsync(options, logger, cancellationToken).ConfigureAwait(false);
         (config, var rootDisk) = await Images.OciImages.PrepareWithRootDiskAsync(config, options, cancellationToken).ConfigureAwait(false);
+        var startup = StartupCommand.For(config);
         var spec = engine.Engine.ResolveImage(config.WithDefaults().Spec, rootDisk);
         spec = AssignHostPorts(spec);
 
@@ -81,7 +82,9 @@ internal static class SandboxLauncher
             {
                 var launch = engine.Engine.Complete(LaunchPlanner.Plan(spec, (int)record.Id, home, namedVolumes), spec);
                 if (launch.Qemu is { } q) launch = launch with { Qemu = q with { ReadyTimeoutSecs = (ulong)Math.Ceiling(options.BootTimeout.TotalSeconds) } };
+                // A snapshot template is the booted guest before any main process: the cold launch has none.
                 var coldLaunch = launch;
+                launch = launch with { Startup = startup };
                 if (attempt.AllowRestore && launch.Qemu is not null)
                 {
                     var key = Engines.Qemu.QemuTemplates.Key(launch);
@@ -107,7 +110,7 @@ internal static class SandboxLauncher
                 if (attempt.AllowRestore && attempt.RestoredFrom is null && coldLaunch.Qemu is not null)
                     _ = Engines.Qemu.QemuTemplates.EnsureInBackground(home, coldLaunch, logger);
                 await PatchApplier.ApplyAsync(agent, spec.Patches, cancellationToken).ConfigureAwait(false);
-                return Sandbox.Attach(config.Spec, record.Id, engine, options, logger, process, agent, spec.Network.Ports);
+                return Sandbox.Attach(config.Spec, record.Id, engine, options, logger, process, agent, spec.Network.Ports, startup);
             }
             catch
             {

@@ -52,7 +52,7 @@ public sealed class SnapshotTests(ITestOutputHelper output) : IDisposable
     }
 
     private static async Task<bool> ResumedAsync(Sandbox sandbox) =>
-        (await sandbox.GetLogsAsync(Ct)).Contains("resuming template", StringComparison.Ordinal);
+        (await sandbox.GetDiagnosticLogsAsync(Ct)).Contains("resuming template", StringComparison.Ordinal);
 
     [Fact]
     public async Task Clones_of_a_template_are_separate_machines_with_their_own_bootstrap_clock_and_entropy()

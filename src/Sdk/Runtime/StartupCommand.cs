@@ -1,0 +1,61 @@
+using System.Globalization;
+using System.Text.Json.Serialization;
+using Microsandbox.Config;
+
+namespace Microsandbox.Runtime;
+
+/// <summary>
+/// The sandbox's main process, started by the sandbox process once the guest is ready (upstream's
+/// <c>StartupCommand</c> in <c>crates/runtime/lib/vm.rs</c>; the first five fields are upstream's, so <c>msb</c>
+/// accepts the document). The rest is our extension: how the QEMU sandbox process stops it and what happens when it
+/// ends; <c>msb</c> ignores them.
+/// </summary>
+public sealed record StartupCommand
+{
+    /// <summary>The program: a path, or a name looked up on the guest's <c>PATH</c>.</summary>
+    [JsonPropertyName("cmd")] public string Cmd { get; init; } = "";
+    /// <summary>Its arguments.</summary>
+    [JsonPropertyName("args")] public IReadOnlyList<string> Args { get; init; } = [];
+    /// <summary>Environment as <c>KEY=VALUE</c>.</summary>
+    [JsonPropertyName("env")] public IReadOnlyList<string> Env { get; init; } = [];
+    /// <summary>Working directory; null: the sandbox's.</summary>
+    [JsonPropertyName("cwd")] public string? Cwd { get; init; }
+    /// <summary>Guest user; null: the sandbox's.</summary>
+    [JsonPropertyName("user")] public string? User { get; init; }
+    /// <summary>The signal a stop sends to its process group first (the image's <c>STOPSIGNAL</c>, default 15).</summary>
+    [JsonPropertyName("stop_signal")] public int StopSignal { get; init; } = 15;
+    /// <summary>How long a stop waits after <see cref="StopSignal"/> before SIGKILL.</summary>
+    [JsonPropertyName("stop_grace_secs")] public double StopGraceSecs { get; init; } = 10;
+    /// <summary>Keep the VM running after the main process ended (its exit is still recorded and logged).</summary>
+    [JsonPropertyName("keep_vm")] public bool KeepVm { get; init; }
+
+    /// <summary>
+    /// The main process a config asks for (<see cref="SandboxConfig.StartupCommandRequested"/>), resolved after the
+    /// image's defaults were merged: entrypoint + cmd, the sandbox's env, workdir and user, the stop signal and grace.
+    /// Null when none is asked for.
+    /// </summary>
+    /// <exception cref="InvalidConfigException">A main process is asked for but no command is defined, or the stop signal is not one.</exception>
+    internal static StartupCommand? For(SandboxConfig config)
+    {
+        if (!config.StartupCommandRequested) return null;
+        var runtime = config.Spec.Runtime;
+        var argv = (runtime.Entrypoint ?? []).Concat(runtime.Cmd ?? []).ToList();
+        if (argv.Count == 0)
+            throw new InvalidConfigException("main process: neither the builder (Entrypoint/Cmd) nor the image (ENTRYPOINT/CMD) defines a command to run");
+        if (argv[0].Length == 0)
+            throw new InvalidConfigException("main process: the command's program is an empty string");
+        var signal = config.StopSignal is null ? 15 : Host.Signals.Parse(config.StopSignal)
+            ?? throw new InvalidConfigException($"stop_signal: '{config.StopSignal}' (the image's STOPSIGNAL or the builder's) is not a signal name (SIGTERM, TERM) or a number 1..64");
+        return new StartupCommand
+        {
+            Cmd = argv[0],
+            Args = argv.Skip(1).ToList(),
+            Env = config.Spec.Env.Select(e => string.Create(CultureInfo.InvariantCulture, $"{e.Key}={e.Value}")).ToList(),
+            Cwd = runtime.Workdir,
+            User = runtime.User,
+            StopSignal = signal,
+            StopGraceSecs = config.StopTimeout.TotalSeconds,
+            KeepVm = config.KeepVmAfterMainProcess,
+        };
+    }
+}
