@@ -155,6 +155,7 @@ public sealed partial class Sandbox : IAsyncDisposable
 
     private async Task StopCoreAsync(bool discard, CancellationToken cancellationToken)
     {
+        await _healthStop.CancelAsync().ConfigureAwait(false);
         if (Interlocked.Exchange(ref _stopped, 1) == 1)
         {
             await _process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
@@ -212,6 +213,7 @@ public sealed partial class Sandbox : IAsyncDisposable
         finally
         {
             _lastWords.Dispose();
+            _healthStop.Dispose();
         }
     }
 

@@ -206,6 +206,41 @@ public sealed class SandboxBuilder
         return With(_config with { StopTimeout = timeout });
     }
 
+    /// <summary>
+    /// Adds a readiness wait (<see cref="Wait"/>): create returns once every wait holds, in the order added, each within
+    /// its own timeout; a wait that fails tears the sandbox down and throws <see cref="WaitFailedException"/>.
+    /// </summary>
+    public SandboxBuilder WaitFor(WaitStrategy wait)
+    {
+        ArgumentNullException.ThrowIfNull(wait);
+        return With(_config with { Waits = [.. _config.Waits, wait] });
+    }
+
+    /// <summary>
+    /// Sets the main process's health check, replacing the image's <c>HEALTHCHECK</c>: <paramref name="test"/> is
+    /// <c>["CMD", program, args…]</c> or <c>["CMD-SHELL", script]</c> (<c>["NONE"]</c> switches the image's off).
+    /// </summary>
+    public SandboxBuilder Healthcheck(IReadOnlyList<string> test, TimeSpan? interval = null, TimeSpan? timeout = null, TimeSpan? startPeriod = null, int? retries = null)
+    {
+        ArgumentNullException.ThrowIfNull(test);
+        var check = new Config.ImageHealthcheck { Test = [.. test] };
+        if (interval is { } i) check = check with { Interval = i };
+        if (timeout is { } t) check = check with { Timeout = t };
+        if (startPeriod is { } p) check = check with { StartPeriod = p };
+        if (retries is { } r) check = check with { Retries = r };
+        if (check.Interval <= TimeSpan.Zero || check.Timeout <= TimeSpan.Zero || check.StartPeriod < TimeSpan.Zero || check.Retries < 1)
+            return Fail("healthcheck: interval and timeout must be positive, start period not negative, retries at least 1");
+        try
+        {
+            _ = check.Argv();
+        }
+        catch (InvalidConfigException e)
+        {
+            return Fail(e.Message);
+        }
+        return With(_config with { Healthcheck = check });
+    }
+
     /// <summary>Sets the guest hostname (1..64 bytes); unset derives it from the sandbox name.</summary>
     public SandboxBuilder Hostname(string hostname) => SetRuntime(r => r with { Hostname = NotNull(hostname) });
 

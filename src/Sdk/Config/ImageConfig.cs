@@ -36,6 +36,9 @@ public sealed record ImageConfig
     /// <summary>Signal for graceful shutdown, such as <c>SIGTERM</c>.</summary>
     public string? StopSignal { get; init; }
 
+    /// <summary>The image's <c>HEALTHCHECK</c>, or null when it declares none.</summary>
+    public ImageHealthcheck? Healthcheck { get; init; }
+
     /// <summary>Reads the <c>config</c> object of an OCI image configuration document.</summary>
     /// <exception cref="MicrosandboxException">The document is not a valid OCI image configuration.</exception>
     public static ImageConfig FromOciConfigJson(ReadOnlySpan<byte> json)
@@ -62,6 +65,7 @@ public sealed record ImageConfig
                 Volumes = ObjectKeys(config, "Volumes"),
                 Labels = StringMap(config, "Labels"),
                 StopSignal = String(config, "StopSignal"),
+                Healthcheck = Field(config, "Healthcheck") is { ValueKind: JsonValueKind.Object } h ? ReadHealthcheck(h) : null,
             };
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException)
@@ -69,6 +73,20 @@ public sealed record ImageConfig
             throw new MicrosandboxException($"failed to parse image config: {e.Message}", e);
         }
     }
+
+    // Durations are nanoseconds; zero or absent means Docker's default.
+    private static ImageHealthcheck ReadHealthcheck(JsonElement h)
+    {
+        var check = new ImageHealthcheck { Test = StringArray(h, "Test") ?? [] };
+        if (Nanoseconds(h, "Interval") is { } interval) check = check with { Interval = interval };
+        if (Nanoseconds(h, "Timeout") is { } timeout) check = check with { Timeout = timeout };
+        if (Nanoseconds(h, "StartPeriod") is { } start) check = check with { StartPeriod = start };
+        if (Field(h, "Retries") is { ValueKind: JsonValueKind.Number } r && r.TryGetInt32(out var retries) && retries > 0) check = check with { Retries = retries };
+        return check;
+    }
+
+    private static TimeSpan? Nanoseconds(JsonElement obj, string name) =>
+        Field(obj, name) is { ValueKind: JsonValueKind.Number } n && n.TryGetInt64(out var ns) && ns > 0 ? TimeSpan.FromTicks(ns / 100) : null;
 
     private static JsonElement? Field(JsonElement obj, string name) =>
         obj.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null ? value : null;

@@ -76,6 +76,12 @@ public sealed record SandboxConfig
     /// <summary>Keep the VM running after the main process ended, instead of stopping it as a container stops. Transient.</summary>
     public bool KeepVmAfterMainProcess { get; init; }
 
+    /// <summary>The health check of the main process (the image's <c>HEALTHCHECK</c> unless set). Transient.</summary>
+    public ImageHealthcheck? Healthcheck { get; init; }
+
+    /// <summary>What must hold before create returns, in order (<see cref="SandboxBuilder.WaitFor"/>). Transient.</summary>
+    public IReadOnlyList<WaitStrategy> Waits { get; init; } = [];
+
     /// <summary>Docker's default stop grace period.</summary>
     public static readonly TimeSpan DefaultStopTimeout = TimeSpan.FromSeconds(10);
 
@@ -174,6 +180,7 @@ public sealed record SandboxConfig
         var merged = this with
         {
             StopSignal = StopSignal ?? NoneIfEmpty(image.StopSignal),
+            Healthcheck = Healthcheck ?? image.Healthcheck,
             Spec = Spec with
             {
                 Env = MergeEnv(image.Env, Spec.Env, logger),

@@ -51,6 +51,7 @@ internal static class SandboxLauncher
         var startup = StartupCommand.For(config);
         var spec = engine.Engine.ResolveImage(config.WithDefaults().Spec, rootDisk);
         spec = AssignHostPorts(spec);
+        WaitRunner.Validate(config, spec);
 
         logger.LogInformation("creating sandbox {Name} ({Engine}: {Reason})", name, engine.Engine.Name, engine.Reason);
         SandboxRecord record;
@@ -110,7 +111,9 @@ internal static class SandboxLauncher
                 if (attempt.AllowRestore && attempt.RestoredFrom is null && coldLaunch.Qemu is not null)
                     _ = Engines.Qemu.QemuTemplates.EnsureInBackground(home, coldLaunch, logger);
                 await PatchApplier.ApplyAsync(agent, spec.Patches, cancellationToken).ConfigureAwait(false);
-                return Sandbox.Attach(config.Spec, record.Id, engine, options, logger, process, agent, spec.Network.Ports, startup);
+                var sandbox = Sandbox.Attach(config.Spec, record.Id, engine, options, logger, process, agent, spec.Network.Ports, startup);
+                await ReadyAsync(sandbox, config, startup, logger, cancellationToken).ConfigureAwait(false);
+                return sandbox;
             }
             catch
             {
@@ -127,6 +130,24 @@ internal static class SandboxLauncher
                     await NamedVolumes.RollbackAsync(store, ensured.Created).ConfigureAwait(false);
                 throw;
             }
+        }
+    }
+
+    /// <summary>
+    /// Starts the health checks and runs the readiness waits. A failed wait stops the handle's own work; the caller
+    /// tears the sandbox down as after any failed create.
+    /// </summary>
+    private static async Task ReadyAsync(Sandbox sandbox, SandboxConfig config, StartupCommand? startup, ILogger logger, CancellationToken cancellationToken)
+    {
+        if (startup is not null && config.Healthcheck is { IsDisabled: false } check) sandbox.StartHealthChecks(check);
+        try
+        {
+            await WaitRunner.RunAsync(sandbox, config.Waits, logger, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            sandbox.AbandonAfterFailedCreate();
+            throw;
         }
     }
 

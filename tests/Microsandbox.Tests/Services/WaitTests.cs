@@ -1,0 +1,125 @@
+using Microsandbox.Tests.Vm;
+
+namespace Microsandbox.Tests.Services;
+
+/// <summary>
+/// Readiness waits on real VMs: each kind holds once its condition does, a failing one tears the sandbox down and
+/// names itself with the last log lines, and a main process that exits first fails at once with its exit code.
+/// </summary>
+public sealed class WaitTests(ITestOutputHelper output)
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static SandboxBuilder Service(string prefix, string script) =>
+        new SandboxBuilder(VmEnvironment.UniqueName(prefix)).Image(BuiltinImages.Busybox).Ephemeral().Cmd("/bin/sh", "-c", script).MainProcess();
+
+    [Fact]
+    public async Task Port_http_log_and_command_waits_hold_once_the_service_is_up()
+    {
+        VmEnvironment.RequireVm();
+        // The server starts late, after two "Ready" lines and a marker file, so each wait has something to wait for.
+        const string script = "echo Ready once; sleep 1; mkdir -p /www; echo hello > /www/index.html; echo Ready twice; touch /tmp/marker; exec httpd -f -p 8080 -h /www";
+        await using var sb = await Sandbox.CreateAsync(
+            Service("waits", script).Port(0, 8080)
+                .WaitFor(Wait.ForLogMessage("^Ready", times: 2))
+                .WaitFor(Wait.ForCommand("test", "-f", "/tmp/marker"))
+                .WaitFor(Wait.ForPort(8080))
+                .WaitFor(Wait.ForHttp("/index.html", 8080)),
+            VmEnvironment.Options(output), Ct);
+
+        // Returned only when all held: the page is served now.
+        using var http = new HttpClient();
+        Assert.Equal("hello\n", await http.GetStringAsync(new Uri($"http://127.0.0.1:{sb.GetMappedPort(8080)}/index.html"), Ct));
+        Assert.Contains(await sb.GetLogsAsync(cancellationToken: Ct), l => l.Text == "Ready twice");
+    }
+
+    [Fact]
+    public async Task A_wait_that_never_holds_fails_naming_itself_with_the_last_log_lines_and_leaves_nothing()
+    {
+        VmEnvironment.RequireVm();
+        var builder = Service("wait-timeout", "echo still booting; sleep 1000")
+            .WaitFor(Wait.ForLogMessage("never printed").WithTimeout(TimeSpan.FromSeconds(3)));
+        var name = builder.Build().Spec.Name;
+        var e = await Assert.ThrowsAsync<WaitFailedException>(() => Sandbox.CreateAsync(builder, VmEnvironment.Options(output), Ct));
+        output.WriteLine(e.Message);
+        Assert.Equal("log message /never printed/", e.Wait);
+        Assert.StartsWith($"sandbox '{name}': wait for log message /never printed/ failed: it did not hold within 3 s; last log lines: still booting", e.Message, StringComparison.Ordinal);
+        Assert.Equal(["still booting"], e.LastLogLines);
+        await AssertGoneAsync(name);
+    }
+
+    [Fact]
+    public async Task A_main_process_that_exits_at_once_fails_the_wait_with_its_exit_code_and_output()
+    {
+        VmEnvironment.RequireVm();
+        var builder = Service("wait-exit", "echo cannot start: no config >&2; exit 7").WaitFor(Wait.ForPort(5432));
+        var name = builder.Build().Spec.Name;
+        var e = await Assert.ThrowsAsync<WaitFailedException>(() => Sandbox.CreateAsync(builder, VmEnvironment.Options(output), Ct));
+        output.WriteLine(e.Message);
+        Assert.Contains("wait for port 5432/tcp failed: the main process exited with code 7 first", e.Message, StringComparison.Ordinal);
+        Assert.Equal(["cannot start: no config"], e.LastLogLines);
+        await AssertGoneAsync(name);
+    }
+
+    [Fact]
+    public async Task A_missing_program_fails_a_command_wait_at_once()
+    {
+        VmEnvironment.RequireVm();
+        var builder = Service("wait-noprog", "sleep 1000").WaitFor(Wait.ForCommand("pg_isready"));
+        var e = await Assert.ThrowsAsync<WaitFailedException>(() => Sandbox.CreateAsync(builder, VmEnvironment.Options(output), Ct));
+        Assert.Contains("wait for command `pg_isready` failed: ", e.Message, StringComparison.Ordinal);
+        Assert.Contains("pg_isready", e.Message[e.Message.IndexOf("failed:", StringComparison.Ordinal)..], StringComparison.Ordinal);
+        Assert.DoesNotContain("did not hold within", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_health_check_gates_create_and_its_state_follows_the_service()
+    {
+        VmEnvironment.RequireVm();
+        await using var sb = await Sandbox.CreateAsync(
+            Service("health", "sleep 2; touch /tmp/healthy; exec sleep 1000")
+                .Healthcheck(["CMD-SHELL", "test -f /tmp/healthy"], interval: TimeSpan.FromMilliseconds(500), startPeriod: TimeSpan.FromSeconds(20), retries: 2)
+                .WaitFor(Wait.ForHealthcheck()),
+            VmEnvironment.Options(output), Ct);
+        Assert.Equal(HealthStatus.Healthy, sb.Health);
+        // Past the first success the start period no longer shields failures (Docker's rule).
+
+        await sb.ShellAsync("rm /tmp/healthy", Ct);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        cts.CancelAfter(TimeSpan.FromSeconds(30));
+        while (sb.Health != HealthStatus.Unhealthy) await Task.Delay(100, cts.Token);
+    }
+
+    [Fact]
+    public async Task An_unhealthy_service_fails_the_healthcheck_wait_before_its_timeout()
+    {
+        VmEnvironment.RequireVm();
+        var builder = Service("unhealthy", "sleep 1000")
+            .Healthcheck(["CMD", "sh", "-c", "echo database is down; exit 1"], interval: TimeSpan.FromMilliseconds(200), retries: 2)
+            .WaitFor(Wait.ForHealthcheck().WithTimeout(TimeSpan.FromSeconds(50)));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var e = await Assert.ThrowsAsync<WaitFailedException>(() => Sandbox.CreateAsync(builder, VmEnvironment.Options(output), Ct));
+        Assert.Contains("wait for healthcheck failed: the health check reported unhealthy: database is down", e.Message, StringComparison.Ordinal);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(50), "an unhealthy check fails the wait without waiting for its timeout");
+    }
+
+    [Fact]
+    public async Task Waits_the_sandbox_cannot_satisfy_are_refused_before_anything_boots()
+    {
+        var http = await Assert.ThrowsAsync<InvalidConfigException>(() => Sandbox.CreateAsync(
+            Service("wait-bad", "true").WaitFor(Wait.ForHttp("/", 8080)), VmEnvironment.Options(output), Ct));
+        Assert.Equal("wait for HTTP 200 on :8080/: guest port 8080/tcp is not published; add it with SandboxBuilder.Port", http.Message);
+        var health = await Assert.ThrowsAsync<InvalidConfigException>(() => Sandbox.CreateAsync(
+            Service("wait-bad", "true").WaitFor(Wait.ForHealthcheck()), VmEnvironment.Options(output), Ct));
+        Assert.Equal("wait for healthcheck: the image declares no HEALTHCHECK and the builder sets none (SandboxBuilder.Healthcheck)", health.Message);
+        Assert.Throws<ArgumentException>(() => Wait.ForHttp("index.html", 80));
+        Assert.ThrowsAny<ArgumentException>(() => Wait.ForLogMessage("(unclosed"));
+    }
+
+    private static async Task AssertGoneAsync(string name)
+    {
+        await using var store = await Microsandbox.State.StateStore.OpenAsync(VmEnvironment.Home, Ct);
+        Assert.Null(await store.GetSandboxAsync(name, Ct));
+        Assert.Empty(LifecycleTests.QemuProcessesFor(name));
+    }
+}
