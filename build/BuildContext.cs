@@ -24,6 +24,9 @@ internal sealed class BuildContext
 
     public string PackagesDir => Path.Combine(ArtifactsDir, "packages");
 
+    /// <summary>Where the Images target writes the service images' OCI layouts (images/README.md).</summary>
+    public string ImagesDir => Path.Combine(ArtifactsDir, "images");
+
     public string NativeDir => Path.Combine(RepoRoot, "native");
 
     /// <summary>The toolkit's state directory: <c>$MSB_HOME</c> when set, else <c>~/.microsandbox</c> (upstream's rule).</summary>
@@ -52,6 +55,7 @@ internal sealed class BuildContext
     public IReadOnlyDictionary<string, string?> RuntimeEnvironment => new Dictionary<string, string?>
     {
         ["MSB_NATIVE_OUT"] = NativeOutDir,
+        ["MSB_TEST_IMAGES"] = ImagesDir,
     };
 
     /// <summary>The MSBuild property that points the guest package's project at Native's outputs.</summary>

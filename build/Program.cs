@@ -2,10 +2,14 @@ using System.CommandLine;
 using Microsandbox.Build;
 using Microsandbox.Build.Targets;
 
+// The build runs on Debian (native/build.sh, apt, mmdebstrap, QEMU): Linux only.
+[assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]
+
 BuildTarget[] catalog =
 [
     new InstallTarget(),
     new NativeTarget(),
+    new ImagesTarget(),
     new CleanTarget(),
     new RestoreTarget(),
     new CompileTarget(),

@@ -10,7 +10,7 @@ internal sealed class TestTarget : BuildTarget
 
     public override string Description => "run every test (dotnet test) and sum the TRX results into one line";
 
-    public override IReadOnlyList<string> DependsOn => ["Install", "Native", "Compile"];
+    public override IReadOnlyList<string> DependsOn => ["Install", "Native", "Images", "Compile"];
 
     public override async Task RunAsync(BuildContext context, CancellationToken cancellationToken)
     {

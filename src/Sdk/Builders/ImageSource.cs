@@ -8,7 +8,7 @@ namespace Microsandbox;
 /// otherwise an OCI reference; an explicit path is always local. A local path whose extension is
 /// <c>.qcow2</c>, <c>.raw</c> or <c>.vmdk</c> is a disk image, one ending <c>.tar</c>, <c>.tar.gz</c> or <c>.tgz</c>
 /// is an OCI or <c>docker save</c> image archive (an OCI source whose reference is the path), any other is a
-/// directory to bind. An OCI layout directory is named with <c>ImageBuilder.Oci(path)</c>.
+/// directory to bind, unless it is an OCI image layout (<c>oci-layout</c> and <c>index.json</c> at its top).
 /// </summary>
 public sealed class ImageSource
 {
@@ -50,10 +50,18 @@ public sealed class ImageSource
         text.StartsWith("../", StringComparison.Ordinal);
 
     private static RootfsSource ResolvePath(string path) =>
-        IsImageArchive(path) ? RootfsSource.ForOci(LooksLikeLocalPath(path) ? path : "./" + path) :
+        IsImageArchive(path) || IsImageLayout(path) ? RootfsSource.ForOci(LooksLikeLocalPath(path) ? path : "./" + path) :
         DiskImageFormatExtensions.FromExtension(RustText.Extension(path) ?? "") is { } format
             ? new RootfsSource.DiskImage { Path = path, Format = format, Fstype = null }
             : new RootfsSource.Bind(path);
+
+    /// <summary>
+    /// An OCI image layout directory (<c>oci-layout</c> and <c>index.json</c> at its top): what <c>docker save</c>,
+    /// <c>skopeo copy … oci:DIR</c> and <c>./build.sh Images</c> write. No root filesystem has those two files at its
+    /// root, so the directory is an image, not a tree to bind.
+    /// </summary>
+    internal static bool IsImageLayout(string path) =>
+        File.Exists(Path.Combine(path, "oci-layout")) && File.Exists(Path.Combine(path, "index.json"));
 
     /// <summary>An OCI or <c>docker save</c> archive, by name: <c>.tar</c>, <c>.tar.gz</c> or <c>.tgz</c>.</summary>
     internal static bool IsImageArchive(string path) =>
