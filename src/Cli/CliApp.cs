@@ -17,6 +17,10 @@ public static class CliApp
         root.Add(RunCommand.Create());
         root.Add(LsCommand.Create());
         root.Add(RmCommand.Create());
+        root.Add(ExecCliCommand.Create());
+        root.Add(LogsCommand.Create());
+        root.Add(StopCommand.Create());
+        root.Add(InspectCommand.Create());
         root.Add(DoctorCommand.Create());
         root.Add(PullCommand.Create());
         root.Add(ImagesCommand.Create());
@@ -38,6 +42,9 @@ public static class CliApp
                 Error = stderr,
                 // Our own handler below prints one line instead of a stack trace.
                 EnableDefaultExceptionHandler = false,
+                // Ctrl+C cancels the command; a service then stops gracefully (stop signal, grace period, guest
+                // power-off), which under software emulation takes seconds, not the default two.
+                ProcessTerminationTimeout = TimeSpan.FromSeconds(30),
             });
         }
 #pragma warning disable CA1031 // The tool promises never to end with a stack trace.

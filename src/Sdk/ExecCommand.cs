@@ -51,4 +51,18 @@ public sealed record ExecCommand(string Program)
             if (key.Length == 0 || key.Contains('=', StringComparison.Ordinal))
                 throw new InvalidConfigException($"exec: environment variable name '{key}' must be non-empty and contain no '='");
     }
+
+    /// <summary>The agent request for this command, after <see cref="Validate"/>.</summary>
+    internal Agent.ExecRequest ToRequest()
+    {
+        Validate();
+        return new Agent.ExecRequest(Program)
+        {
+            Args = Arguments,
+            Env = Environment.Select(kv => kv.Key + "=" + kv.Value).ToArray(),
+            Cwd = WorkingDirectory,
+            User = User,
+            Tty = Tty,
+        };
+    }
 }

@@ -16,28 +16,8 @@ public sealed partial class Sandbox
     }
 
     /// <summary>Runs <paramref name="command"/>, copying its output to <paramref name="stdout"/> and <paramref name="stderr"/> as it arrives; returns the exit code.</summary>
-    public async Task<int> ExecStreamingAsync(ExecCommand command, Stream stdout, Stream stderr, CancellationToken cancellationToken = default)
-    {
-        int? code = null;
-        await foreach (var e in ExecEventsAsync(command, cancellationToken).ConfigureAwait(false))
-        {
-            switch (e)
-            {
-                case ExecEvent.Stdout o:
-                    await stdout.WriteAsync(o.Data, cancellationToken).ConfigureAwait(false);
-                    await stdout.FlushAsync(cancellationToken).ConfigureAwait(false);
-                    break;
-                case ExecEvent.Stderr o:
-                    await stderr.WriteAsync(o.Data, cancellationToken).ConfigureAwait(false);
-                    await stderr.FlushAsync(cancellationToken).ConfigureAwait(false);
-                    break;
-                case ExecEvent.Exited x:
-                    code = x.Code;
-                    break;
-            }
-        }
-        return code ?? throw new MicrosandboxException($"exec '{command.Program}': the session ended without an exit code");
-    }
+    public Task<int> ExecStreamingAsync(ExecCommand command, Stream stdout, Stream stderr, CancellationToken cancellationToken = default) =>
+        ExecStreams.CopyAsync(ExecEventsAsync(command, cancellationToken), command.Program, stdout, stderr, cancellationToken);
 
     /// <summary>
     /// Runs <paramref name="command"/> and yields its events (started, stdout, stderr, exited) as they happen.
@@ -91,16 +71,7 @@ public sealed partial class Sandbox
     private Task<ExecSession> StartAsync(ExecCommand command, bool closeStdin, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(command);
-        command.Validate();
-        var request = new ExecRequest(command.Program)
-        {
-            Args = command.Arguments,
-            Env = command.Environment.Select(kv => kv.Key + "=" + kv.Value).ToArray(),
-            Cwd = command.WorkingDirectory,
-            User = command.User,
-            Tty = command.Tty,
-        };
-        return _agent.ExecAsync(request, closeStdin, cancellationToken);
+        return _agent.ExecAsync(command.ToRequest(), closeStdin, cancellationToken);
     }
 
     /// <summary>Checks the guest agent answers.</summary>

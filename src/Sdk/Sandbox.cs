@@ -26,6 +26,7 @@ public sealed partial class Sandbox : IAsyncDisposable
     private readonly VmLastWords _lastWords;
     private readonly StartupCommand? _main;
     private int _stopped;
+    private bool _detached;
 
     private Sandbox(SandboxSpec spec, long id, EngineChoice engine, SandboxOptions options, ILogger logger,
         SpawnedSandbox process, AgentClient agent, IReadOnlyList<PublishedPortSpec> ports, StartupCommand? main)
@@ -155,6 +156,7 @@ public sealed partial class Sandbox : IAsyncDisposable
 
     private async Task StopCoreAsync(bool discard, CancellationToken cancellationToken)
     {
+        if (_detached) return;
         await _healthStop.CancelAsync().ConfigureAwait(false);
         if (Interlocked.Exchange(ref _stopped, 1) == 1)
         {
@@ -179,6 +181,20 @@ public sealed partial class Sandbox : IAsyncDisposable
             }
         }
         _process.Dispose();
+    }
+
+    /// <summary>
+    /// Lets the sandbox outlive this handle and this process (<c>microsandbox run -d</c>): the handle closes, the VM
+    /// keeps running, and <see cref="Sandboxes"/> reaches it by name from then on. Disposing the handle afterwards does
+    /// nothing.
+    /// </summary>
+    public async Task DetachAsync()
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) == 1) return;
+        await _healthStop.CancelAsync().ConfigureAwait(false);
+        await _agent.DisposeAsync().ConfigureAwait(false);
+        _process.Detach();
+        _detached = true;
     }
 
     /// <summary>
@@ -207,6 +223,7 @@ public sealed partial class Sandbox : IAsyncDisposable
     {
         try
         {
+            if (_detached) return;
             if (Spec.Lifecycle.Ephemeral) await RemoveCoreAsync(discard: true, CancellationToken.None).ConfigureAwait(false);
             else await StopAsync().ConfigureAwait(false);
         }

@@ -38,7 +38,7 @@ public static class LsCommand
             foreach (var r in rows)
             {
                 var labels = string.Join(',', r.Labels.Select(kv => $"{kv.Key}={kv.Value}"));
-                await output.WriteLineAsync($"{r.Name,-32} {r.Status,-10} {r.CreatedAt:yyyy-MM-dd HH:mm:ss,-20} {labels}");
+                await output.WriteLineAsync($"{r.Name,-32} {r.Status,-10} {r.CreatedAt?.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture),-20} {labels}");
             }
             return 0;
         });

@@ -7,9 +7,12 @@ using Microsoft.Extensions.Logging;
 namespace Microsandbox.Cli.Commands;
 
 /// <summary>
-/// <c>microsandbox run [--name N] [--image DIR|DISK|REF] [--cpus N] [--memory MiB] [-v HOST:GUEST[:ro]] [-p HOST:GUEST]
-/// [-e K=V] [--net PROFILES | --no-net] [--engine auto|qemu|krun] -- CMD ARGS…</c>: boots a throwaway sandbox, runs one command with its output
-/// streamed, exits with the command's code and leaves nothing behind.
+/// <c>microsandbox run [-d] [--name N] [--image DIR|DISK|REF] [--cpus N] [--memory MiB] [-v HOST:GUEST[:ro]] [-p HOST:GUEST]
+/// [-e K=V] [--net PROFILES | --no-net] [--engine auto|qemu|krun] [-- CMD ARGS…]</c>. With a command: boots a throwaway
+/// sandbox, runs it with its output streamed, exits with its code and leaves nothing behind. Without one: the image's
+/// own command runs as the sandbox's main process, its logs streamed until it exits (Ctrl+C stops it). With
+/// <c>--detach</c>: the main process (the command given replaces the image's CMD) keeps running in a named sandbox;
+/// the name is printed once it runs (as upstream's <c>msb run -d</c>).
 /// </summary>
 public static class RunCommand
 {
@@ -29,17 +32,28 @@ public static class RunCommand
         var netRule = new Option<string[]>("--net-rule") { Description = "Network rule, repeatable, comma-separated tokens <action>[:<direction>]@<target>[:<proto>[:<ports>]] (e.g. allow@host:tcp:5432); ahead of the --net profiles." };
         var noNet = new Option<bool>("--no-net") { Description = "No network device at all (no published ports either)." };
         var verbose = new Option<bool>("--verbose") { Description = "Log progress to stderr." };
-        var command = new Argument<string[]>("command") { Arity = ArgumentArity.OneOrMore, Description = "The command and its arguments (after --)." };
+        var detach = new Option<bool>("--detach", "-d") { Description = "Run the main process in the background, print the sandbox name and return; the sandbox stays (stop and rm it by name)." };
+        var command = new Argument<string[]>("command") { Arity = ArgumentArity.ZeroOrMore, Description = "The command and its arguments (after --); none: the image's own." };
 
         var run = new Command("run", "Boot a throwaway sandbox, run one command in it, and remove it.")
         {
-            name, image, cpus, memory, volumes, ports, env, workdir, engine, net, netRule, noNet, verbose, command,
+            name, image, cpus, memory, volumes, ports, env, workdir, engine, net, netRule, noNet, verbose, detach, command,
         };
         run.SetAction(async (parse, ct) =>
         {
-            var argv = parse.GetValue(command)!;
+            var argv = parse.GetValue(command) ?? [];
+            bool detached = parse.GetValue(detach);
             var builder = new SandboxBuilder(parse.GetValue(name) ?? "run-" + Guid.NewGuid().ToString("N")[..12])
-                .Cpus(parse.GetValue(cpus)).Memory(parse.GetValue(memory)).Ephemeral();
+                .Cpus(parse.GetValue(cpus)).Memory(parse.GetValue(memory));
+            // A detached sandbox is kept by name until removed; a foreground one leaves nothing behind.
+            if (!detached) builder = builder.Ephemeral();
+            // No command, or detached: the sandbox runs a main process (the command given replaces the image's CMD).
+            bool service = detached || argv.Length == 0;
+            if (service)
+            {
+                builder = builder.MainProcess();
+                if (argv.Length > 0) builder = builder.Cmd(argv);
+            }
             builder = parse.GetValue(image) is { } img ? builder.Image(img) : builder.Image(BuiltinImages.Busybox);
             if (parse.GetValue(workdir) is { } wd) builder = builder.Workdir(wd);
             foreach (var v in parse.GetValue(volumes) ?? []) builder = AddVolume(builder, v);
@@ -61,9 +75,15 @@ public static class RunCommand
             int code;
             await using (var sandbox = await Sandbox.CreateAsync(builder, options, ct))
             {
-                var stdout = Console.OpenStandardOutput();
-                var stderr = Console.OpenStandardError();
-                code = await sandbox.ExecStreamingAsync(new ExecCommand(argv[0]) { Arguments = argv[1..] }, stdout, stderr, ct);
+                if (detached)
+                {
+                    await sandbox.DetachAsync();
+                    await parse.InvocationConfiguration.Output.WriteLineAsync(sandbox.Name);
+                    return 0;
+                }
+                code = service
+                    ? await ForegroundServiceAsync(sandbox, ct)
+                    : await sandbox.ExecStreamingAsync(new ExecCommand(argv[0]) { Arguments = argv[1..] }, Console.OpenStandardOutput(), Console.OpenStandardError(), ct);
             }
             // With MSB_SNAPSHOTS=1 the first run of a shape saves its template in this process: finish it, or every
             // run would boot cold and start the save again. Ctrl+C abandons it.
@@ -73,6 +93,24 @@ public static class RunCommand
             return code;
         });
         return run;
+    }
+
+    /// <summary>
+    /// Streams the main process's output (stdout to stdout, stderr to stderr) until it exits, and returns its exit code;
+    /// Ctrl+C stops the sandbox gracefully (stop signal, grace period) and still prints the last lines.
+    /// </summary>
+    private static async Task<int> ForegroundServiceAsync(Sandbox sandbox, CancellationToken ct)
+    {
+        await using var stdout = Console.OpenStandardOutput();
+        await using var stderr = Console.OpenStandardError();
+        using var stop = ct.Register(() => _ = sandbox.StopAsync(CancellationToken.None));
+        await foreach (var entry in sandbox.FollowLogsAsync(cancellationToken: CancellationToken.None))
+        {
+            var target = entry.Source == Spec.LogSource.Stderr ? stderr : stdout;
+            await target.WriteAsync(System.Text.Encoding.UTF8.GetBytes(entry.Text + "\n"), CancellationToken.None);
+            await target.FlushAsync(CancellationToken.None);
+        }
+        return await sandbox.GetExitCodeAsync(CancellationToken.None) ?? 1;
     }
 
     /// <summary>Upstream's <c>--net</c> grammar: profiles compose; <c>all</c> and <c>none</c> stand alone.</summary>

@@ -34,6 +34,21 @@ public sealed class SpawnedSandbox : IDisposable
     /// <summary>Sends a signal to the sandbox process.</summary>
     public void Signal(int signal) => Process.Signal(signal);
 
+    /// <summary>
+    /// Tells the sandbox process its creator lets go (a 1 byte on the watchdog pipe, upstream's detach signal), then
+    /// closes the pipe: the sandbox keeps running after this process exits.
+    /// </summary>
+    public void Detach()
+    {
+        if (_parentWatchWriteFd < 0) return;
+        unsafe
+        {
+            byte one = 1;
+            _ = Libc.write(_parentWatchWriteFd, &one, 1);
+        }
+        ReleaseWatchdog();
+    }
+
     /// <summary>Closes the watchdog pipe: an attached sandbox process then shuts its VM down.</summary>
     public void ReleaseWatchdog() => FileDescriptor.Close(ref _parentWatchWriteFd);
 
