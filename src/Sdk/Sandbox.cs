@@ -26,6 +26,7 @@ public sealed partial class Sandbox : IAsyncDisposable
     private readonly VmLastWords _lastWords;
     private readonly StartupCommand? _main;
     private int _stopped;
+    private int _disposed;
     private bool _detached;
 
     private Sandbox(SandboxSpec spec, long id, EngineChoice engine, SandboxOptions options, ILogger logger,
@@ -218,9 +219,10 @@ public sealed partial class Sandbox : IAsyncDisposable
         await SandboxLauncher.RemoveStoppedAsync(_options.Home, Name, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Stops the VM; ephemeral sandboxes are also removed.</summary>
+    /// <summary>Stops the VM; ephemeral sandboxes are also removed. Idempotent.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         try
         {
             if (_detached) return;

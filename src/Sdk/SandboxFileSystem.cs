@@ -71,24 +71,16 @@ public sealed class SandboxFileSystem
     public Task RenameAsync(string source, string destination, CancellationToken cancellationToken = default) =>
         _agent.RenameAsync(source, destination, cancellationToken);
 
-    /// <summary>Copies a host file or directory tree into the guest at <paramref name="guestPath"/>.</summary>
-    public async Task CopyInAsync(string hostPath, string guestPath, CancellationToken cancellationToken = default)
-    {
-        if (File.Exists(hostPath))
-        {
-            await using var source = File.OpenRead(hostPath);
-            await _agent.WriteFileAsync(guestPath, source, ModeOf(hostPath), cancellationToken).ConfigureAwait(false);
-            return;
-        }
-        if (!Directory.Exists(hostPath)) throw new FileNotFoundException($"copy-in source '{hostPath}' does not exist", hostPath);
-        await _agent.MkdirAsync(guestPath, ModeOf(hostPath), cancellationToken).ConfigureAwait(false);
-        foreach (var entry in new DirectoryInfo(hostPath).EnumerateFileSystemInfos())
-        {
-            var target = guestPath.TrimEnd('/') + "/" + entry.Name;
-            if (entry.LinkTarget is not null) continue; // symlinks are not followed out of the tree
-            await CopyInAsync(entry.FullName, target, cancellationToken).ConfigureAwait(false);
-        }
-    }
+    /// <summary>
+    /// Copies a host file or directory tree into the guest at <paramref name="guestPath"/>, with the host's modes (or
+    /// <paramref name="mode"/> for files) and, when given, owner <paramref name="uid"/>:<paramref name="gid"/>.
+    /// </summary>
+    public Task CopyInAsync(string hostPath, string guestPath, uint? mode = null, uint? uid = null, uint? gid = null, CancellationToken cancellationToken = default) =>
+        GuestCopy.CopyInAsync(_agent, hostPath, guestPath, mode, uid, gid, cancellationToken);
+
+    /// <summary>Changes a guest path's owner.</summary>
+    public Task ChownAsync(string path, uint uid, uint gid, CancellationToken cancellationToken = default) =>
+        _agent.SetAttributesAsync(path, new FsSetAttrs { Uid = uid, Gid = gid }, cancellationToken);
 
     /// <summary>Copies a guest file or directory tree out to <paramref name="hostPath"/>.</summary>
     public async Task CopyOutAsync(string guestPath, string hostPath, CancellationToken cancellationToken = default)
@@ -109,5 +101,4 @@ public sealed class SandboxFileSystem
         }
     }
 
-    internal static uint ModeOf(string hostPath) => OperatingSystem.IsWindows() ? 0x1a4u : (uint)File.GetUnixFileMode(hostPath);
 }

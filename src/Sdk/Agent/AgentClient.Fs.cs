@@ -37,6 +37,10 @@ public sealed partial class AgentClient
     public Task RenameAsync(string source, string destination, CancellationToken cancellationToken = default) =>
         FsCallAsync("rename", source, new FsOp.Rename(source, destination), cancellationToken);
 
+    /// <summary>Sets a guest path's mode, owner, size or times (the fields left null stay); symlinks are not followed.</summary>
+    public Task SetAttributesAsync(string path, FsSetAttrs attributes, CancellationToken cancellationToken = default) =>
+        FsCallAsync("set attributes of", path, new FsOp.SetStat(path, false, attributes ?? throw new ArgumentNullException(nameof(attributes))), cancellationToken);
+
     /// <summary>Copies a guest file or directory inside the guest.</summary>
     public Task CopyAsync(string source, string destination, CancellationToken cancellationToken = default) =>
         FsCallAsync("copy", source, new FsOp.Copy(source, destination), cancellationToken);

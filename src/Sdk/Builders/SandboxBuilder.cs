@@ -207,6 +207,29 @@ public sealed class SandboxBuilder
     }
 
     /// <summary>
+    /// Copies a host file or directory into the guest at <paramref name="guestPath"/> before the main process starts
+    /// (before create returns, without one), with <paramref name="mode"/> for files (default: the host file's) and
+    /// owner <paramref name="uid"/>:<paramref name="gid"/> (default root).
+    /// </summary>
+    public SandboxBuilder CopyIn(string hostPath, string guestPath, uint? mode = null, uint? uid = null, uint? gid = null)
+    {
+        ArgumentNullException.ThrowIfNull(hostPath);
+        return AddFile(new Config.GuestFile { GuestPath = guestPath, HostPath = Path.GetFullPath(hostPath), Mode = mode, Uid = uid, Gid = gid });
+    }
+
+    /// <summary>Writes <paramref name="content"/> to <paramref name="guestPath"/> before the main process starts (mode default 0644).</summary>
+    public SandboxBuilder CopyIn(ReadOnlyMemory<byte> content, string guestPath, uint? mode = null, uint? uid = null, uint? gid = null) =>
+        AddFile(new Config.GuestFile { GuestPath = guestPath, Content = content, Mode = mode, Uid = uid, Gid = gid });
+
+    private SandboxBuilder AddFile(Config.GuestFile file)
+    {
+        if (file.GuestPath is null || !file.GuestPath.StartsWith('/'))
+            return Fail($"copy-in: guest path '{file.GuestPath}' must be absolute");
+        if (file.Mode is > 0xfff) return Fail($"copy-in: mode {Convert.ToString(file.Mode.Value, 8)} for '{file.GuestPath}' is not a permission mode (at most 07777)");
+        return With(_config with { Files = [.. _config.Files, file] });
+    }
+
+    /// <summary>
     /// Adds a readiness wait (<see cref="Wait"/>): create returns once every wait holds, in the order added, each within
     /// its own timeout; a wait that fails tears the sandbox down and throws <see cref="WaitFailedException"/>.
     /// </summary>

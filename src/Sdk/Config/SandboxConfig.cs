@@ -79,6 +79,9 @@ public sealed record SandboxConfig
     /// <summary>The health check of the main process (the image's <c>HEALTHCHECK</c> unless set). Transient.</summary>
     public ImageHealthcheck? Healthcheck { get; init; }
 
+    /// <summary>Files copied into the guest before the main process starts (or before create returns). Transient.</summary>
+    public IReadOnlyList<GuestFile> Files { get; init; } = [];
+
     /// <summary>What must hold before create returns, in order (<see cref="SandboxBuilder.WaitFor"/>). Transient.</summary>
     public IReadOnlyList<WaitStrategy> Waits { get; init; } = [];
 

@@ -22,6 +22,6 @@ public sealed class WaitFailedException : MicrosandboxException
     /// <summary>The wait that failed, as described in the message (e.g. <c>port 6379/tcp</c>).</summary>
     public string Wait { get; }
 
-    /// <summary>The main process's last output lines when the wait failed.</summary>
+    /// <summary>The sandbox's last log lines when the wait failed: the main process's output and the runtime's own lines.</summary>
     public IReadOnlyList<string> LastLogLines { get; }
 }

@@ -48,6 +48,17 @@ internal sealed class MainProcess : IAsyncDisposable
         try
         {
             client = await AgentClient.ConnectAsync(agentSock, null, cancellationToken).ConfigureAwait(false);
+            foreach (var file in command.Files)
+            {
+                try
+                {
+                    await GuestCopy.CopyInAsync(client, file.Src, file.Dst, file.Mode, file.Uid, file.Gid, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is MicrosandboxException or IOException)
+                {
+                    throw new MicrosandboxException($"copying {file.Src} to {file.Dst} in the guest before the main process failed: {e.Message}", e);
+                }
+            }
             var request = new ExecRequest(command.Cmd)
             {
                 Args = command.Args,
@@ -61,8 +72,10 @@ internal sealed class MainProcess : IAsyncDisposable
             var session = await client.ExecAsync(request, closeStdin: true, cancellationToken).ConfigureAwait(false);
             return new MainProcess(client, session, log, runtimeLog, command);
         }
-        catch
+        catch (Exception e)
         {
+            // Said where the sandbox's user reads: its logs, and the failure tail of a wait.
+            log.WriteSystem($"main process could not start: {e.Message}");
             if (client is not null) await client.DisposeAsync().ConfigureAwait(false);
             log.Dispose();
             throw;

@@ -43,12 +43,12 @@ internal static class PatchApplier
                 await GuardAsync(agent, c.Dst, c.Replace, ct).ConfigureAwait(false);
                 await EnsureParentAsync(agent, c.Dst, ct).ConfigureAwait(false);
                 await using (var source = File.OpenRead(c.Src))
-                    await agent.WriteFileAsync(c.Dst, source, c.Mode ?? SandboxFileSystem.ModeOf(c.Src), ct).ConfigureAwait(false);
+                    await agent.WriteFileAsync(c.Dst, source, c.Mode ?? GuestCopy.ModeOf(c.Src), ct).ConfigureAwait(false);
                 break;
             case Patch.CopyDir d:
                 if (!Directory.Exists(d.Src)) throw new MicrosandboxException($"source directory '{d.Src}' does not exist on the host");
                 await GuardAsync(agent, d.Dst, d.Replace, ct).ConfigureAwait(false);
-                await new SandboxFileSystem(agent).CopyInAsync(d.Src, d.Dst, ct).ConfigureAwait(false);
+                await GuestCopy.CopyInAsync(agent, d.Src, d.Dst, null, null, null, ct).ConfigureAwait(false);
                 break;
             case Patch.Symlink s:
                 await GuardAsync(agent, s.Link, s.Replace, ct).ConfigureAwait(false);

@@ -49,6 +49,13 @@ internal static class SandboxLauncher
         var engine = await EngineSelector.SelectAsync(options, logger, cancellationToken).ConfigureAwait(false);
         (config, var rootDisk) = await Images.OciImages.PrepareWithRootDiskAsync(config, options, cancellationToken).ConfigureAwait(false);
         var startup = StartupCommand.For(config);
+        foreach (var file in config.Files)
+        {
+            if (file.HostPath is { } host && !File.Exists(host) && !Directory.Exists(host))
+                throw new InvalidConfigException($"copy-in: host path '{host}' for '{file.GuestPath}' does not exist");
+        }
+        if (startup is not null && config.Files.Count > 0 && engine.Engine is Engines.Krun.KrunEngine)
+            throw new InvalidConfigException("copy-in before the main process: msb (the krun engine) cannot copy files in before it starts the main process; use the qemu engine or copy them with Sandbox.Fs after create");
         var spec = engine.Engine.ResolveImage(config.WithDefaults().Spec, rootDisk);
         spec = AssignHostPorts(spec);
         WaitRunner.Validate(config, spec);
@@ -85,7 +92,8 @@ internal static class SandboxLauncher
                 if (launch.Qemu is { } q) launch = launch with { Qemu = q with { ReadyTimeoutSecs = (ulong)Math.Ceiling(options.BootTimeout.TotalSeconds) } };
                 // A snapshot template is the booted guest before any main process: the cold launch has none.
                 var coldLaunch = launch;
-                launch = launch with { Startup = startup };
+                var files = StageFiles(config.Files, home.RuntimeDirectory(name));
+                launch = launch with { Startup = startup is null ? null : startup with { Files = files } };
                 if (attempt.AllowRestore && launch.Qemu is not null)
                 {
                     var key = Engines.Qemu.QemuTemplates.Key(launch);
@@ -111,6 +119,12 @@ internal static class SandboxLauncher
                 if (attempt.AllowRestore && attempt.RestoredFrom is null && coldLaunch.Qemu is not null)
                     _ = Engines.Qemu.QemuTemplates.EnsureInBackground(home, coldLaunch, logger);
                 await PatchApplier.ApplyAsync(agent, spec.Patches, cancellationToken).ConfigureAwait(false);
+                // Without a main process nobody copied them yet: before the handle is returned.
+                if (startup is null)
+                {
+                    foreach (var f in files)
+                        await GuestCopy.CopyInAsync(agent, f.Src, f.Dst, f.Mode, f.Uid, f.Gid, cancellationToken).ConfigureAwait(false);
+                }
                 var sandbox = Sandbox.Attach(config.Spec, record.Id, engine, options, logger, process, agent, spec.Network.Ports, startup);
                 await ReadyAsync(sandbox, config, startup, logger, cancellationToken).ConfigureAwait(false);
                 return sandbox;
@@ -125,12 +139,34 @@ internal static class SandboxLauncher
                     process.Dispose();
                 }
                 await MarkKilledAsync(home, record.Id, CancellationToken.None).ConfigureAwait(false);
+                // QEMU dies with the sandbox process (parent-death signal) a moment later and holds the lifecycle lock until then.
+                for (int i = 0; i < 100 && LifecycleLock.IsHeld(home, name); i++) await Task.Delay(50, CancellationToken.None).ConfigureAwait(false);
                 if (!options.KeepFailedSandboxes) await RemoveStoppedAsync(home, name, CancellationToken.None).ConfigureAwait(false);
                 await using (var store = await StateStore.OpenAsync(home.Root, CancellationToken.None).ConfigureAwait(false))
                     await NamedVolumes.RollbackAsync(store, ensured.Created).ConfigureAwait(false);
                 throw;
             }
         }
+    }
+
+    /// <summary>Host paths for the files to copy in: given paths as they are, bytes written under the runtime directory.</summary>
+    private static List<StartupFile> StageFiles(IReadOnlyList<GuestFile> files, string runtimeDir)
+    {
+        var staged = new List<StartupFile>(files.Count);
+        for (int i = 0; i < files.Count; i++)
+        {
+            var f = files[i];
+            var src = f.HostPath;
+            if (src is null)
+            {
+                var dir = Path.Combine(runtimeDir, "copy-in");
+                Directory.CreateDirectory(dir);
+                src = Path.Combine(dir, i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                File.WriteAllBytes(src, f.Content!.Value.ToArray());
+            }
+            staged.Add(new StartupFile(src, f.GuestPath, f.Mode ?? (f.HostPath is null ? 0x1a4u : null), f.Uid, f.Gid));
+        }
+        return staged;
     }
 
     /// <summary>

@@ -28,6 +28,8 @@ public sealed record StartupCommand
     [JsonPropertyName("stop_grace_secs")] public double StopGraceSecs { get; init; } = 10;
     /// <summary>Keep the VM running after the main process ended (its exit is still recorded and logged).</summary>
     [JsonPropertyName("keep_vm")] public bool KeepVm { get; init; }
+    /// <summary>Host files and trees copied into the guest, in order, before the main process starts.</summary>
+    [JsonPropertyName("files")] public IReadOnlyList<StartupFile> Files { get; init; } = [];
 
     /// <summary>
     /// The main process a config asks for (<see cref="SandboxConfig.StartupCommandRequested"/>), resolved after the
@@ -59,3 +61,16 @@ public sealed record StartupCommand
         };
     }
 }
+
+/// <summary>One copy into the guest before the main process starts: a host path (bytes were staged to one by the launcher).</summary>
+/// <param name="Src">Host file or directory.</param>
+/// <param name="Dst">Absolute guest path.</param>
+/// <param name="Mode">Permission bits for files; null: the host file's.</param>
+/// <param name="Uid">Owner user id; null: root.</param>
+/// <param name="Gid">Owner group id; null: root.</param>
+public sealed record StartupFile(
+    [property: JsonPropertyName("src")] string Src,
+    [property: JsonPropertyName("dst")] string Dst,
+    [property: JsonPropertyName("mode")] uint? Mode,
+    [property: JsonPropertyName("uid")] uint? Uid,
+    [property: JsonPropertyName("gid")] uint? Gid);

@@ -22,11 +22,13 @@ internal static class WaitRunner
             var clock = Stopwatch.StartNew();
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             cts.CancelAfter(wait.Timeout);
+            // Watched apart from the wait's timeout: a timeout must not read as the sandbox ending.
+            using var endWatch = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var holds = wait.UntilAsync(sandbox, cts.Token);
-            var ended = sandbox.WaitForExitAsync(cts.Token);
+            var ended = sandbox.WaitForExitAsync(endWatch.Token);
             try
             {
-                if (await Task.WhenAny(holds, ended).ConfigureAwait(false) == ended && !holds.IsCompleted)
+                if (await Task.WhenAny(holds, ended).ConfigureAwait(false) == ended && ended.IsCompletedSuccessfully && !holds.IsCompleted)
                 {
                     await cts.CancelAsync().ConfigureAwait(false);
                     throw await EndedFirstAsync(sandbox, wait).ConfigureAwait(false);
@@ -50,6 +52,7 @@ internal static class WaitRunner
             finally
             {
                 await cts.CancelAsync().ConfigureAwait(false);
+                await endWatch.CancelAsync().ConfigureAwait(false);
                 await Task.WhenAll(holds, ended).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
             }
             logger.LogInformation("sandbox {Name}: {Wait} held after {Elapsed:0} ms", sandbox.Name, wait.Description, clock.Elapsed.TotalMilliseconds);
@@ -80,7 +83,8 @@ internal static class WaitRunner
 
     private static async Task<WaitFailedException> FailedAsync(Sandbox sandbox, WaitStrategy wait, string reason)
     {
-        var last = await sandbox.GetLogsAsync(new LogOptions { Tail = 10 }, CancellationToken.None).ConfigureAwait(false);
+        // The runtime's own lines too: "main process could not start: …" is often the whole story.
+        var last = await sandbox.GetLogsAsync(new LogOptions { Tail = 10, Sources = [Spec.LogSource.Stdout, Spec.LogSource.Stderr, Spec.LogSource.Output, Spec.LogSource.System] }, CancellationToken.None).ConfigureAwait(false);
         return new WaitFailedException(sandbox.Name, wait.Description, reason, [.. last.Select(l => l.Text)]);
     }
 }

@@ -32,7 +32,7 @@ public sealed class FileTests(SharedSandboxFixture fixture) : IDisposable
         await File.WriteAllBytesAsync(Path.Combine(src, "sub", "b.bin"), [0, 1, 2, 255], Ct);
         await File.WriteAllTextAsync(Path.Combine(src, "sub", "deeper", "c.txt"), "gamma", Ct);
 
-        await fixture.Sandbox.Fs.CopyInAsync(src, "/tmp/tree", Ct);
+        await fixture.Sandbox.Fs.CopyInAsync(src, "/tmp/tree", cancellationToken: Ct);
         var listing = await fixture.Sandbox.ExecAsync("find", ["/tmp/tree", "-type", "f"], Ct);
         Assert.Equal(["/tmp/tree/a.txt", "/tmp/tree/sub/b.bin", "/tmp/tree/sub/deeper/c.txt"],
             listing.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal));
