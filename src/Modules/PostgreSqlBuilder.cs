@@ -45,10 +45,15 @@ public sealed class PostgreSqlBuilder
     public PostgreSqlBuilder WithSandbox(Func<SandboxBuilder, SandboxBuilder> configure) =>
         new(_settings with { Configure = RedisBuilder.Chain(_settings.Configure, configure ?? throw new ArgumentNullException(nameof(configure))) });
 
-    internal SandboxBuilder ToSandboxBuilder() =>
-        new SandboxBuilder(_settings.Name ?? ServiceModule.UniqueName("postgres"))
+    /// <summary>
+    /// Adds the module's settings (image, memory, published port, <c>POSTGRES_*</c>, main process, wait, then
+    /// <see cref="WithSandbox"/>'s) to a builder that already has its name: what fixtures and other front ends build on.
+    /// </summary>
+    public SandboxBuilder ApplyTo(SandboxBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var configured = builder
             .Image(_settings.Image)
-            .Ephemeral()
             .Memory(1024)
             .Port(0, PostgreSqlPort)
             .Env("POSTGRES_DB", _settings.Database)
@@ -57,13 +62,16 @@ public sealed class PostgreSqlBuilder
             .MainProcess()
             .WaitFor(Wait.ForCommand("pg_isready", "--host", "127.0.0.1", "--port", "5432", "--username", _settings.Username, "--dbname", _settings.Database)
                 .WithTimeout(TimeSpan.FromSeconds(180)));
-
-    /// <summary>Boots the server and returns once it accepts connections.</summary>
-    public async Task<PostgreSqlSandbox> StartAsync(SandboxOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        var sandbox = await ServiceModule.StartAsync(ToSandboxBuilder(), _settings.Configure, options, cancellationToken).ConfigureAwait(false);
-        return new PostgreSqlSandbox(sandbox, _settings.Database, _settings.Username, _settings.Password);
+        return _settings.Configure is null ? configured : _settings.Configure(configured);
     }
+
+    /// <summary>The PostgreSQL handle (connection string, scripts) for a sandbox booted from <see cref="ApplyTo"/>'s settings.</summary>
+    public PostgreSqlSandbox Attach(Sandbox sandbox) =>
+        new(sandbox ?? throw new ArgumentNullException(nameof(sandbox)), _settings.Database, _settings.Username, _settings.Password);
+
+    /// <summary>Boots the server (an ephemeral sandbox) and returns once it accepts connections.</summary>
+    public async Task<PostgreSqlSandbox> StartAsync(SandboxOptions? options = null, CancellationToken cancellationToken = default) =>
+        Attach(await Sandbox.CreateAsync(ApplyTo(new SandboxBuilder(_settings.Name ?? ServiceModule.UniqueName("postgres")).Ephemeral()), options, cancellationToken).ConfigureAwait(false));
 
     private static string NotEmpty(string value, string name)
     {

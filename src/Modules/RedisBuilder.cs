@@ -40,18 +40,27 @@ public sealed class RedisBuilder
     public RedisBuilder WithSandbox(Func<SandboxBuilder, SandboxBuilder> configure) =>
         new(_image, _name, Chain(_configure, configure ?? throw new ArgumentNullException(nameof(configure))));
 
-    /// <summary>The sandbox the module boots, before <see cref="WithSandbox"/>'s settings.</summary>
-    internal SandboxBuilder ToSandboxBuilder() =>
-        new SandboxBuilder(_name ?? ServiceModule.UniqueName("redis"))
+    /// <summary>
+    /// Adds the module's settings (image, published port, main process, wait, then <see cref="WithSandbox"/>'s) to a
+    /// builder that already has its name: what fixtures and other front ends build on.
+    /// </summary>
+    public SandboxBuilder ApplyTo(SandboxBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var configured = builder
             .Image(_image)
-            .Ephemeral()
             .Port(0, RedisPort)
             .MainProcess()
             .WaitFor(Wait.ForLogMessage("Ready to accept connections"));
+        return _configure is null ? configured : _configure(configured);
+    }
 
-    /// <summary>Boots the server and returns once it accepts connections.</summary>
+    /// <summary>The Redis handle for a sandbox booted from <see cref="ApplyTo"/>'s settings.</summary>
+    public RedisSandbox Attach(Sandbox sandbox) => new(sandbox ?? throw new ArgumentNullException(nameof(sandbox)));
+
+    /// <summary>Boots the server (an ephemeral sandbox) and returns once it accepts connections.</summary>
     public async Task<RedisSandbox> StartAsync(SandboxOptions? options = null, CancellationToken cancellationToken = default) =>
-        new(await ServiceModule.StartAsync(ToSandboxBuilder(), _configure, options, cancellationToken).ConfigureAwait(false));
+        Attach(await Sandbox.CreateAsync(ApplyTo(new SandboxBuilder(_name ?? ServiceModule.UniqueName("redis")).Ephemeral()), options, cancellationToken).ConfigureAwait(false));
 
     internal static Func<SandboxBuilder, SandboxBuilder> Chain(Func<SandboxBuilder, SandboxBuilder>? first, Func<SandboxBuilder, SandboxBuilder> then) =>
         first is null ? then : b => then(first(b));

@@ -24,6 +24,7 @@ namespace Microsandbox.Xunit;
 public class SandboxFixture : global::Xunit.IAsyncLifetime
 {
     private readonly LogRouter _logs;
+    private readonly CancellationTokenSource _logFollow = new();
     private Sandbox? _sandbox;
     private Exception? _startFailure;
     private string? _skipReason;
@@ -96,6 +97,7 @@ public class SandboxFixture : global::Xunit.IAsyncLifetime
         try
         {
             _sandbox = await factory.CreateAsync(DefinitionName, Configure, _logs, TestFramework.CurrentTestCancellation);
+            if (_sandbox.HasMainProcess) _ = RouteMainProcessLogsAsync(_sandbox);
             await OnStartedAsync(_sandbox);
         }
         catch (Exception e) when (e is MicrosandboxException or IOException or InvalidOperationException)
@@ -105,13 +107,28 @@ public class SandboxFixture : global::Xunit.IAsyncLifetime
         }
     }
 
+    // A service's own output goes where the fixture's boot logs go, line by line, until the fixture stops it.
+    private async Task RouteMainProcessLogsAsync(Sandbox sandbox)
+    {
+        try
+        {
+            await foreach (var line in sandbox.FollowLogsAsync(cancellationToken: _logFollow.Token))
+                _logs.Target($"[{sandbox.Name}] {line.Text}");
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
     /// <summary>Runs once after the sandbox booted (seed data, start services); a failure counts as a start failure.</summary>
     protected virtual ValueTask OnStartedAsync(Sandbox sandbox) => ValueTask.CompletedTask;
 
     /// <summary>Stops the sandbox (and removes it: test sandboxes are ephemeral unless the options keep them).</summary>
     public virtual async LifetimeTask DisposeAsync()
     {
+        await _logFollow.CancelAsync();
         if (_sandbox is not null) await _sandbox.DisposeAsync();
+        _logFollow.Dispose();
         GC.SuppressFinalize(this);
     }
 

@@ -9,21 +9,21 @@ public sealed class TargetPlanTests
 {
     private static readonly TargetRunner Runner = new(
     [
-        new InstallTarget(), new NativeTarget(), new CleanTarget(), new RestoreTarget(), new CompileTarget(),
+        new InstallTarget(), new NativeTarget(), new ImagesTarget(), new CleanTarget(), new RestoreTarget(), new CompileTarget(),
         new TestTarget(), new PackTarget(), new DemoTarget(),
     ]);
 
     [Fact]
-    public void Test_runs_after_install_native_and_compile()
+    public void Test_runs_after_install_native_images_and_compile()
     {
-        Assert.Equal(["Install", "Native", "Restore", "Compile", "Test"], Names(Runner.Plan(["Test"])));
+        Assert.Equal(["Install", "Native", "Images", "Restore", "Compile", "Test"], Names(Runner.Plan(["Test"])));
     }
 
     [Fact]
     public void Shared_dependencies_run_once()
     {
         Assert.Equal(
-            ["Install", "Native", "Restore", "Compile", "Test", "Pack", "Demo"],
+            ["Install", "Native", "Images", "Restore", "Compile", "Test", "Pack", "Demo"],
             Names(Runner.Plan(["Test", "Pack", "Demo", "Compile"])));
     }
 

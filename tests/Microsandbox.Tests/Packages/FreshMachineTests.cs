@@ -27,6 +27,7 @@ public sealed class FreshMachineTests(PackedFeed feed, ITestOutputHelper output)
         var home = feed.NewHome();
         var environment = feed.FreshEnvironment(home);
         environment["EXPECTED_KERNEL"] = feed.KernelVersion;
+        environment["REDIS_IMAGE"] = Services.ServiceImages.Path("redis");
         var started = Stopwatch.StartNew();
         var runs = await Task.WhenAll(
             RunAsync(project, ["test", "Consumer.Tests.csproj", "--no-build", "-nologo"], environment),
@@ -36,7 +37,7 @@ public sealed class FreshMachineTests(PackedFeed feed, ITestOutputHelper output)
         {
             output.WriteLine(run.Output);
             Assert.True(run.ExitCode == 0, run.Output);
-            Assert.Matches(@"Passed:\s+1\b", run.Output);
+            Assert.Matches(@"Passed:\s+2\b", run.Output);
             Assert.DoesNotMatch(@"Skipped:\s+[1-9]", run.Output);
         }
 
@@ -67,10 +68,11 @@ public sealed class FreshMachineTests(PackedFeed feed, ITestOutputHelper output)
         environment["CI"] = "true";
         environment["MSB_QEMU"] = "/nonexistent/qemu-system-x86_64";
         environment["EXPECTED_KERNEL"] = feed.KernelVersion;
+        environment["REDIS_IMAGE"] = Services.ServiceImages.Path("redis");
         var run = await RunAsync(project, ["test", "Consumer.Tests.csproj", "-nologo"], environment);
         output.WriteLine(run.Output);
         Assert.NotEqual(0, run.ExitCode);
-        Assert.Matches(@"Failed:\s+1\b", run.Output);
+        Assert.Matches(@"Failed:\s+2\b", run.Output);
         Assert.DoesNotMatch(@"Skipped:\s+[1-9]", run.Output);
         Assert.Contains("EngineUnavailableException", run.Output, StringComparison.Ordinal);
         Assert.Contains("apt-get install -y --no-install-recommends qemu-system-x86", run.Output, StringComparison.Ordinal);
@@ -211,6 +213,19 @@ public sealed class FreshMachineTests(PackedFeed feed, ITestOutputHelper output)
                 {
                     var result = await vm.Sandbox.ExecAsync("uname", ["-r"], TestContext.Current.CancellationToken);
                     Assert.Equal(Environment.GetEnvironmentVariable("EXPECTED_KERNEL") + "\n", result.Stdout);
+                }
+            }
+
+            public sealed class RedisModuleTests
+            {
+                [SandboxFact]
+                public async Task The_redis_module_answers_from_a_local_image()
+                {
+                    await using var redis = await new Microsandbox.Modules.RedisBuilder()
+                        .WithImage(Environment.GetEnvironmentVariable("REDIS_IMAGE")!)
+                        .StartAsync(new SandboxOptions { BootTimeout = TimeSpan.FromMinutes(3) }, TestContext.Current.CancellationToken);
+                    Assert.Matches(@"^127\.0\.0\.1:\d+$", redis.GetConnectionString());
+                    Assert.Equal("PONG\n", (await redis.ExecCliAsync(["PING"], TestContext.Current.CancellationToken)).Stdout);
                 }
             }
             """);

@@ -16,6 +16,7 @@ public sealed class PackedFeed : IDisposable
         "src/Guest/Microsandbox.Guest.linux-x64.csproj",
         "src/Krun/Microsandbox.Krun.linux-x64.csproj",
         "src/Sdk/Microsandbox.csproj",
+        "src/Modules/Microsandbox.Modules.csproj",
         "src/Xunit/Microsandbox.Xunit.csproj",
         "src/Xunit.V2/Microsandbox.Xunit.V2.csproj",
         "src/MSBuild.Tasks/Microsandbox.MSBuild.csproj",
