@@ -42,7 +42,8 @@ internal sealed class DemoTarget : BuildTarget
     /// </summary>
     private static async Task RunServiceAsync(BuildContext context, string cli, CancellationToken cancellationToken)
     {
-        var image = Path.Combine("artifacts", "images", "redis");
+        // "./" makes it a path: a bare "artifacts/images/redis" is an image reference on Docker Hub, as for docker.
+        var image = "./" + Path.Combine("artifacts", "images", "redis");
         var name = "demo-redis-" + Guid.NewGuid().ToString("N")[..8];
         int port = FreePort();
         Task Cli(params string[] arguments) => context.Runner.RunAsync("dotnet", [cli, .. arguments], cancellationToken, context.RuntimeEnvironment);
@@ -51,7 +52,8 @@ internal sealed class DemoTarget : BuildTarget
         {
             var set = await RespAsync(port, ["SET", "greeting", "hello from the host"], cancellationToken);
             var get = await RespAsync(port, ["GET", "greeting"], cancellationToken);
-            BuildLog.Info($"from the host over 127.0.0.1:{port}: SET → {set.Trim()}, GET → {get.Trim()}");
+            // RESP: "+OK" for the SET, "$19" then the value for the GET.
+            BuildLog.Info($"from the host over 127.0.0.1:{port}: SET → {set.Trim()}, GET → {get.Split("\r\n")[^2]}");
             if (!get.Contains("hello from the host", StringComparison.Ordinal))
                 throw new BuildFailedException($"Redis in {name} answered GET with '{get.Trim()}'");
             await Cli("exec", name, "--", "redis-cli", "GET", "greeting");
