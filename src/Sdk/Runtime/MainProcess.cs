@@ -4,7 +4,7 @@ using Microsandbox.Spec;
 namespace Microsandbox.Runtime;
 
 /// <summary>How the main process ended: its exit code (-1 when a signal killed it), or why it never started.</summary>
-/// <param name="ExitCode">The exit status; null when it never started.</param>
+/// <param name="ExitCode">The exit status (127/126 when it could not be started); null when its session was lost.</param>
 /// <param name="Failure">Why it could not be started (the guest agent's message) or was lost.</param>
 internal sealed record MainProcessExit(int? ExitCode, string? Failure)
 {
@@ -106,7 +106,8 @@ internal sealed class MainProcess : IAsyncDisposable
                         exit = new MainProcessExit(exited.Code, null);
                         break;
                     case ExecEvent.Failed failed:
-                        exit = new MainProcessExit(null, failed.Error.Message);
+                        // Recorded as a shell (and Docker) reports a command that cannot run: 127 not found, else 126.
+                        exit = new MainProcessExit(failed.Error.Kind == ExecFailureKind.NotFound ? 127 : 126, failed.Error.Message);
                         break;
                 }
             }

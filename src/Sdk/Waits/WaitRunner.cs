@@ -76,9 +76,13 @@ internal static class WaitRunner
     private static async Task<WaitFailedException> EndedFirstAsync(Sandbox sandbox, WaitStrategy wait)
     {
         var code = await sandbox.GetExitCodeAsync(CancellationToken.None).ConfigureAwait(false);
-        return await FailedAsync(sandbox, wait, sandbox.HasMainProcess
-            ? $"the main process exited with code {(code is { } c ? c.ToString(System.Globalization.CultureInfo.InvariantCulture) : "unknown")} first"
-            : "the sandbox stopped first").ConfigureAwait(false);
+        return await FailedAsync(sandbox, wait, (sandbox.HasMainProcess, code) switch
+        {
+            (false, _) => "the sandbox stopped first",
+            (true, { } c) => $"the main process exited with code {c.ToString(System.Globalization.CultureInfo.InvariantCulture)} first",
+            // Never started (no such program, a failed copy-in): the last log lines say why.
+            (true, null) => "the main process ended before it ran",
+        }).ConfigureAwait(false);
     }
 
     private static async Task<WaitFailedException> FailedAsync(Sandbox sandbox, WaitStrategy wait, string reason)

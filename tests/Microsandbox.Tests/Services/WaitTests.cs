@@ -63,6 +63,20 @@ public sealed class WaitTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task An_entrypoint_that_does_not_exist_fails_the_wait_at_once_with_127_and_the_agents_words()
+    {
+        VmEnvironment.RequireVm();
+        var builder = new SandboxBuilder(VmEnvironment.UniqueName("wait-noent")).Image(BuiltinImages.Busybox).Ephemeral()
+            .Entrypoint("/usr/bin/no-such-server").MainProcess().WaitFor(Wait.ForPort(80));
+        var name = builder.Build().Spec.Name;
+        var e = await Assert.ThrowsAsync<WaitFailedException>(() => Sandbox.CreateAsync(builder, VmEnvironment.Options(output), Ct));
+        output.WriteLine(e.Message);
+        Assert.Contains("wait for port 80/tcp failed: the main process exited with code 127 first", e.Message, StringComparison.Ordinal);
+        Assert.Contains(e.LastLogLines, l => l.StartsWith("main process failed: ", StringComparison.Ordinal) && l.Contains("no-such-server", StringComparison.Ordinal));
+        await AssertGoneAsync(name);
+    }
+
+    [Fact]
     public async Task A_missing_program_fails_a_command_wait_at_once()
     {
         VmEnvironment.RequireVm();
