@@ -6,7 +6,7 @@ namespace Microsandbox.Modules;
 /// host port, and it is ready when <c>pg_isready</c> reaches the final server over TCP. 1 GiB of memory and a 180 s
 /// wait by default: <c>initdb</c> under software emulation takes about half a minute. Immutable.
 /// </summary>
-public sealed class PostgreSqlBuilder
+public sealed class PostgreSqlBuilder : IServiceModule<PostgreSqlSandbox>
 {
     /// <summary>The image used unless <see cref="WithImage"/> names another (Docker Hub's official image).</summary>
     public const string DefaultImage = "postgres:15";

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Microsandbox.Modules;
 
 /// <summary>A running PostgreSQL server; disposing it stops and removes its VM.</summary>
-public sealed class PostgreSqlSandbox : IAsyncDisposable
+public sealed class PostgreSqlSandbox : IServiceSandbox
 {
     internal PostgreSqlSandbox(Sandbox sandbox, string database, string username, string password)
     {

@@ -5,7 +5,7 @@ namespace Microsandbox.Modules;
 /// published on a free host port, ready when Redis logs "Ready to accept connections". Immutable: every method returns
 /// a new builder.
 /// </summary>
-public sealed class RedisBuilder
+public sealed class RedisBuilder : IServiceModule<RedisSandbox>
 {
     /// <summary>The image used unless <see cref="WithImage"/> names another (Docker Hub's official image).</summary>
     public const string DefaultImage = "redis:7";

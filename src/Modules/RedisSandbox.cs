@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Microsandbox.Modules;
 
 /// <summary>A running Redis server; disposing it stops and removes its VM.</summary>
-public sealed class RedisSandbox : IAsyncDisposable
+public sealed class RedisSandbox : IServiceSandbox
 {
     internal RedisSandbox(Sandbox sandbox) => Sandbox = sandbox;
 

@@ -12,6 +12,7 @@ namespace Microsandbox;
 /// <param name="TerminationReason">Why the last run ended; null while running.</param>
 /// <param name="Ports">Published ports as <c>HOST_BIND:HOST_PORT→GUEST_PORT/PROTOCOL</c> (host port 0: picked at start).</param>
 /// <param name="CreatedAt">When the row was written.</param>
+/// <param name="Labels">The sandbox's labels.</param>
 public sealed record SandboxInfo(
     string Name,
     SandboxStatus Status,
@@ -21,4 +22,5 @@ public sealed record SandboxInfo(
     int? ExitCode,
     TerminationReason? TerminationReason,
     IReadOnlyList<string> Ports,
-    DateTime? CreatedAt);
+    DateTime? CreatedAt,
+    IReadOnlyDictionary<string, string> Labels);

@@ -131,7 +131,7 @@ public static class Sandboxes
         return new SandboxInfo(row.Name, row.Status, row.Ephemeral, image, last?.Pid,
             last?.Status == RunStatus.Running ? null : last?.ExitCode,
             last?.Status == RunStatus.Running ? null : last?.TerminationReason,
-            ports, row.CreatedAt);
+            ports, row.CreatedAt, row.Labels);
     }
 
     private static MicrosandboxException NoSuch(string name) => new($"no sandbox named '{name}'");

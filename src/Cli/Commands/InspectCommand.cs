@@ -19,19 +19,7 @@ public static class InspectCommand
                 await parse.InvocationConfiguration.Error.WriteLineAsync($"error: no sandbox named '{parse.GetValue(name)}'");
                 return 1;
             }
-            var json = new
-            {
-                name = info.Name,
-                status = info.Status.ToString(),
-                ephemeral = info.Ephemeral,
-                image = info.Image,
-                pid = info.Pid,
-                exit_code = info.ExitCode,
-                termination_reason = info.TerminationReason?.ToString(),
-                ports = info.Ports,
-                created_at = info.CreatedAt,
-            };
-            await parse.InvocationConfiguration.Output.WriteLineAsync(JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }));
+            await parse.InvocationConfiguration.Output.WriteLineAsync(JsonSerializer.Serialize(SandboxJson.Of(info), new JsonSerializerOptions { WriteIndented = true }));
             return 0;
         });
         return inspect;

@@ -1,7 +1,6 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Text.Json;
-using Microsandbox.Host;
-using Microsandbox.State;
 
 namespace Microsandbox.Cli.Commands;
 
@@ -16,29 +15,20 @@ public static class LsCommand
         var ls = new Command("ls", "List sandboxes.") { format };
         ls.SetAction(async (parse, ct) =>
         {
-            await using var store = await StateStore.OpenAsync(MicrosandboxHome.Default.Root, ct);
-            await store.SweepStaleAsync(ct);
-            var rows = await store.ListSandboxesAsync(cancellationToken: ct);
+            var sandboxes = await Sandboxes.ListAsync(cancellationToken: ct);
             var output = parse.InvocationConfiguration.Output;
             if (parse.GetValue(format) == "json")
             {
-                var items = rows.Select(r => new
-                {
-                    name = r.Name,
-                    status = r.Status.ToString(),
-                    ephemeral = r.Ephemeral,
-                    labels = r.Labels,
-                    created_at = r.CreatedAt,
-                    updated_at = r.UpdatedAt,
-                });
-                await output.WriteLineAsync(JsonSerializer.Serialize(items));
+                await output.WriteLineAsync(JsonSerializer.Serialize(sandboxes.Select(SandboxJson.Of)));
                 return 0;
             }
-            await output.WriteLineAsync($"{"NAME",-32} {"STATUS",-10} {"CREATED",-20} LABELS");
-            foreach (var r in rows)
+            await output.WriteLineAsync($"{"NAME",-32} {"STATUS",-10} {"EXIT",-5} {"CREATED",-20} LABELS");
+            foreach (var s in sandboxes)
             {
-                var labels = string.Join(',', r.Labels.Select(kv => $"{kv.Key}={kv.Value}"));
-                await output.WriteLineAsync($"{r.Name,-32} {r.Status,-10} {r.CreatedAt?.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture),-20} {labels}");
+                var labels = string.Join(',', s.Labels.Select(kv => $"{kv.Key}={kv.Value}"));
+                var created = s.CreatedAt?.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
+                var exit = s.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "";
+                await output.WriteLineAsync($"{s.Name,-32} {s.Status,-10} {exit,-5} {created,-20} {labels}");
             }
             return 0;
         });

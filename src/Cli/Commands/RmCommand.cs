@@ -1,7 +1,4 @@
 using System.CommandLine;
-using Microsandbox.Host;
-using Microsandbox.Runtime;
-using Microsandbox.State;
 
 namespace Microsandbox.Cli.Commands;
 
@@ -16,28 +13,18 @@ public static class RmCommand
         var rm = new Command("rm", "Remove sandboxes.") { names, force };
         rm.SetAction(async (parse, ct) =>
         {
-            var home = MicrosandboxHome.Default;
             int failures = 0;
             foreach (var name in parse.GetValue(names)!)
             {
-                await using (var store = await StateStore.OpenAsync(home.Root, ct))
-                {
-                    if (await store.GetSandboxAsync(name, ct) is null)
-                    {
-                        await parse.InvocationConfiguration.Error.WriteLineAsync($"error: no sandbox named '{name}'");
-                        failures++;
-                        continue;
-                    }
-                    if (parse.GetValue(force)) await SandboxLauncher.StopByNameAsync(store, home, name, ct);
-                }
                 try
                 {
-                    await SandboxLauncher.RemoveStoppedAsync(home, name, ct);
+                    await Sandboxes.RemoveAsync(name, parse.GetValue(force), cancellationToken: ct);
                     await parse.InvocationConfiguration.Output.WriteLineAsync(name);
                 }
                 catch (MicrosandboxException e)
                 {
-                    await parse.InvocationConfiguration.Error.WriteLineAsync($"error: {e.Message} (use --force)");
+                    var hint = e.Message.Contains("still running", StringComparison.Ordinal) ? " (use --force)" : "";
+                    await parse.InvocationConfiguration.Error.WriteLineAsync($"error: {e.Message}{hint}");
                     failures++;
                 }
             }

@@ -31,7 +31,7 @@ public sealed class ModuleFixtureTests
         protected override SandboxFactory ResolveFactory() => services.GetRequiredService<SandboxFactory>();
 
         // The registered builder (image from DI), given a name prefix by the factory; nothing to change per fixture.
-        protected override RedisBuilder Redis(RedisBuilder registered) => services.GetRequiredService<RedisBuilder>();
+        protected override RedisBuilder Module(RedisBuilder registered) => services.GetRequiredService<RedisBuilder>();
     }
 
     [Fact]
