@@ -70,6 +70,8 @@ public static class RunCommand
                 // Progress goes to stderr so stdout carries only the command's own output.
                 b.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)
                     .SetMinimumLevel(parse.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning);
+                // On a terminal the long steps (pull with per-layer bytes, root disk, boot, waits) show as they happen.
+                if (!Console.IsErrorRedirected) b.AddFilter("Microsandbox", LogLevel.Information);
             });
             var options = new SandboxOptions { Engine = parse.GetValue(engine), LoggerFactory = loggerFactory };
             int code;

@@ -14,6 +14,9 @@ public static partial class Digest
     public static string Hex(string digest) =>
         IsValid(digest) ? digest["sha256:".Length..] : throw new ArgumentException($"'{digest}' is not a sha256 digest", nameof(digest));
 
+    /// <summary>The digest shortened for messages, as docker prints it: <c>sha256:</c> and 12 hex digits.</summary>
+    internal static string Short(string digest) => digest.Length > 19 ? digest[..19] : digest;
+
     /// <summary>The digest of <paramref name="content"/>.</summary>
     public static string Of(ReadOnlySpan<byte> content) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(content));
 

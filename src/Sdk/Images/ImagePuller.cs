@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Diagnostics;
 using Microsandbox.Config;
 using Microsandbox.Spec;
 using Microsoft.Extensions.Logging;
@@ -149,8 +151,8 @@ public sealed class ImagePuller
             progress?.Report(new PullProgress(layer.Digest, layer.Size, layer.Size, Cached: true));
             return false;
         }
-        _logger.LogInformation("image {Reference}: downloading layer {Digest} ({Size} bytes)", image, layer.Digest, layer.Size);
-        var perLayer = progress is null ? null : new LayerProgress(progress, layer);
+        _logger.LogInformation("image {Reference}: downloading layer {Digest} ({Size})", image, Digest.Short(layer.Digest), Mib(layer.Size));
+        var perLayer = new LayerProgress(progress, layer, new ProgressLog(_logger, image, layer));
         await client.DownloadBlobAsync(image, layer, _cache.BlobPath(layer.Digest), perLayer, cancellationToken).ConfigureAwait(false);
         return true;
     }
@@ -168,8 +170,36 @@ public sealed class ImagePuller
     }
 
     /// <summary>Forwards byte counts as <see cref="PullProgress"/> on the downloading thread (Progress&lt;T&gt; would post them later).</summary>
-    private sealed class LayerProgress(IProgress<PullProgress> target, OciDescriptor layer) : IProgress<long>
+    private sealed class LayerProgress(IProgress<PullProgress>? target, OciDescriptor layer, ProgressLog log) : IProgress<long>
     {
-        public void Report(long value) => target.Report(new PullProgress(layer.Digest, value, layer.Size, Cached: false));
+        public void Report(long value)
+        {
+            target?.Report(new PullProgress(layer.Digest, value, layer.Size, Cached: false));
+            log.Report(value);
+        }
     }
+
+    /// <summary>
+    /// A long download says how far it got, at most every 2 s, so a 100 MiB pull is not silent until it ends
+    /// (<c>image redis:7: layer sha256:1a2b3c4d5e6f 34.5 of 129.0 MiB (27%)</c>).
+    /// </summary>
+    internal sealed class ProgressLog(ILogger logger, ImageReference image, OciDescriptor layer)
+    {
+        internal static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private TimeSpan _last;
+
+        public void Report(long done)
+        {
+            var now = _clock.Elapsed;
+            bool finished = layer.Size > 0 && done >= layer.Size;
+            if (!finished && now - _last < Interval) return;
+            _last = now;
+            var percent = layer.Size > 0 ? (int)(100 * done / layer.Size) : 0;
+            logger.LogInformation("image {Reference}: layer {Digest} {Done} of {Total} ({Percent}%)", image, Digest.Short(layer.Digest),
+                Mib(done).Replace(" MiB", "", StringComparison.Ordinal), Mib(layer.Size), percent);
+        }
+    }
+
+    private static string Mib(long bytes) => (bytes / (1024.0 * 1024.0)).ToString("0.0", CultureInfo.InvariantCulture) + " MiB";
 }

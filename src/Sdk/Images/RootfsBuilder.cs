@@ -47,6 +47,7 @@ public sealed class RootfsBuilder
         try
         {
             var watch = Stopwatch.StartNew();
+            _logger.LogInformation("image {Digest}: building its root disk from {Layers} layers (once per image and size)", image.ManifestDigest, image.Layers.Count);
             var applier = new LayerApplier(tree);
             foreach (var layer in image.Layers)
             {

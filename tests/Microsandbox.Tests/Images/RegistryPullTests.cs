@@ -53,6 +53,36 @@ public sealed class RegistryPullTests : IDisposable
     }
 
     [Fact]
+    public async Task A_download_logs_how_far_each_layer_got_and_its_end()
+    {
+        await using var registry = await LocalRegistry.StartAsync();
+        var image = TestImage.MultiLayer();
+        var reference = await registry.PushAsync("progress:1", image);
+        var lines = new List<string>();
+        var logger = new ListLogger(lines);
+
+        await new ImagePuller(new ImageCache(_home), logger).PullAsync(reference, cancellationToken: TestContext.Current.CancellationToken);
+
+        foreach (var layer in image.Layers)
+        {
+            var shortDigest = Digest.Of(layer)[..19];
+            Assert.Contains(lines, l => l.Contains($"downloading layer {shortDigest} (", StringComparison.Ordinal));
+            // The end of each layer is always said, whatever the 2 s throttle let through before it.
+            Assert.Contains(lines, l => l.Contains($"layer {shortDigest} ", StringComparison.Ordinal) && l.EndsWith("(100%)", StringComparison.Ordinal));
+        }
+    }
+
+    private sealed class ListLogger(List<string> lines) : Microsoft.Extensions.Logging.ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (lines) lines.Add(formatter(state, exception));
+        }
+    }
+
+    [Fact]
     public async Task A_blob_whose_content_does_not_match_its_digest_is_rejected_and_not_cached()
     {
         await using var registry = await LocalRegistry.StartAsync();
