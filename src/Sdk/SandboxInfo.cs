@@ -13,6 +13,7 @@ namespace Microsandbox;
 /// <param name="Ports">Published ports as <c>HOST_BIND:HOST_PORT→GUEST_PORT/PROTOCOL</c> (host port 0: picked at start).</param>
 /// <param name="CreatedAt">When the row was written.</param>
 /// <param name="Labels">The sandbox's labels.</param>
+/// <param name="LogDirectory">Its log directory (<c>exec.log</c>, <c>runtime.log</c>, <c>console.log</c>).</param>
 public sealed record SandboxInfo(
     string Name,
     SandboxStatus Status,
@@ -23,4 +24,5 @@ public sealed record SandboxInfo(
     TerminationReason? TerminationReason,
     IReadOnlyList<string> Ports,
     DateTime? CreatedAt,
-    IReadOnlyDictionary<string, string> Labels);
+    IReadOnlyDictionary<string, string> Labels,
+    string LogDirectory);

@@ -46,6 +46,12 @@ public sealed record SandboxOptions
     /// <summary>Progress and diagnostics. Default: none.</summary>
     public ILoggerFactory LoggerFactory { get; init; } = NullLoggerFactory.Instance;
 
+    /// <summary>The state directory these options resolve to: <see cref="HomeDirectory"/>, else <c>$MSB_HOME</c>, else <c>~/.microsandbox</c>.</summary>
+    public string StateDirectory => Home.Root;
+
+    /// <summary>Where the sandbox called <paramref name="name"/> keeps its logs under <see cref="StateDirectory"/>, whether or not it still exists.</summary>
+    public string LogDirectoryOf(string name) => Home.LogDirectory(name);
+
     internal MicrosandboxHome Home => HomeDirectory is { } dir ? new MicrosandboxHome(dir) : MicrosandboxHome.Default;
 
     /// <summary>Checks the values; the message names the setting and the rule.</summary>

@@ -20,7 +20,7 @@ public static class Sandboxes
         await store.SweepStaleAsync(cancellationToken).ConfigureAwait(false);
         var result = new List<SandboxInfo>();
         foreach (var row in await store.ListSandboxesAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
-            result.Add(await DescribeAsync(store, row, cancellationToken).ConfigureAwait(false));
+            result.Add(await DescribeAsync(store, Home(options), row, cancellationToken).ConfigureAwait(false));
         return result;
     }
 
@@ -31,7 +31,7 @@ public static class Sandboxes
         await using var store = await StateStore.OpenAsync(Home(options).Root, cancellationToken).ConfigureAwait(false);
         await store.SweepStaleAsync(cancellationToken).ConfigureAwait(false);
         return await store.GetSandboxAsync(name, cancellationToken).ConfigureAwait(false) is { } row
-            ? await DescribeAsync(store, row, cancellationToken).ConfigureAwait(false)
+            ? await DescribeAsync(store, Home(options), row, cancellationToken).ConfigureAwait(false)
             : null;
     }
 
@@ -48,14 +48,19 @@ public static class Sandboxes
         await SandboxLauncher.StopByNameAsync(store, home, name, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Removes a stopped sandbox (row, logs, disks); with <paramref name="force"/> a running one is stopped first.</summary>
+    /// <summary>
+    /// Removes a stopped sandbox (row, logs, disks), or what a failed start left of one; with <paramref name="force"/> a
+    /// running one is stopped first.
+    /// </summary>
     /// <exception cref="MicrosandboxException">There is no sandbox of that name, or it runs and <paramref name="force"/> is false.</exception>
     public static async Task RemoveAsync(string name, bool force = false, SandboxOptions? options = null, CancellationToken cancellationToken = default)
     {
         var home = Home(options);
         await using (var store = await StateStore.OpenAsync(home.Root, cancellationToken).ConfigureAwait(false))
         {
-            _ = await store.GetSandboxAsync(name, cancellationToken).ConfigureAwait(false) ?? throw NoSuch(name);
+            // A sandbox whose row is gone may still have left its directory (the logs of a failed start): remove that.
+            if (await store.GetSandboxAsync(name, cancellationToken).ConfigureAwait(false) is null && !Directory.Exists(home.SandboxDirectory(name)))
+                throw NoSuch(name);
             if (force) await SandboxLauncher.StopByNameAsync(store, home, name, cancellationToken).ConfigureAwait(false);
         }
         await SandboxLauncher.RemoveStoppedAsync(home, name, cancellationToken).ConfigureAwait(false);
@@ -113,7 +118,7 @@ public static class Sandboxes
         return home.LogDirectory(name);
     }
 
-    private static async Task<SandboxInfo> DescribeAsync(StateStore store, SandboxRecord row, CancellationToken cancellationToken)
+    private static async Task<SandboxInfo> DescribeAsync(StateStore store, Host.MicrosandboxHome home, SandboxRecord row, CancellationToken cancellationToken)
     {
         var runs = await store.ListRunsAsync(row.Id, cancellationToken).ConfigureAwait(false);
         var last = runs.Count == 0 ? null : runs[^1];
@@ -131,7 +136,7 @@ public static class Sandboxes
         return new SandboxInfo(row.Name, row.Status, row.Ephemeral, image, last?.Pid,
             last?.Status == RunStatus.Running ? null : last?.ExitCode,
             last?.Status == RunStatus.Running ? null : last?.TerminationReason,
-            ports, row.CreatedAt, row.Labels);
+            ports, row.CreatedAt, row.Labels, home.LogDirectory(row.Name));
     }
 
     private static MicrosandboxException NoSuch(string name) => new($"no sandbox named '{name}'");

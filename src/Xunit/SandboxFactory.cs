@@ -52,7 +52,7 @@ public sealed class SandboxFactory : IAsyncDisposable, IDisposable
     public string? EngineUnavailableReason => _engineUnavailable.Value;
 
     /// <summary>The state directory sandboxes are made in.</summary>
-    public string HomeDirectory => Options.ToSandboxOptions(NullLoggerFactory.Instance).Home.Root;
+    public string HomeDirectory => Options.ToSandboxOptions(NullLoggerFactory.Instance).StateDirectory;
 
     /// <summary>A sandbox name unique to this process: <c>PREFIX-RUNID-N</c>.</summary>
     public string NextName() => $"{Options.NamePrefix}-{RunId}-{Interlocked.Increment(ref _counter)}";
@@ -134,9 +134,8 @@ public sealed class SandboxFactory : IAsyncDisposable, IDisposable
     // The logs of a sandbox that failed to start, then its row and directory (kept by KeepFailedSandboxes for this read).
     private async Task<string?> CollectFailedAsync(SandboxOptions options, string name)
     {
-        var home = options.Home;
         string? logs = null;
-        var dir = home.LogDirectory(name);
+        var dir = options.LogDirectoryOf(name);
         var parts = new List<string>();
         foreach (var file in new[] { "runtime.log", "console.log" })
         {
@@ -152,20 +151,12 @@ public sealed class SandboxFactory : IAsyncDisposable, IDisposable
         {
             try
             {
-                await SandboxLauncher.RemoveStoppedAsync(home, name, CancellationToken.None).ConfigureAwait(false);
+                await Sandboxes.RemoveAsync(name, force: false, options).ConfigureAwait(false);
             }
             catch (Exception e) when (e is MicrosandboxException or IOException) { }
         }
         return logs;
     }
-
-    // A creator killed between writing the row and spawning the sandbox process (or whose sandbox process found the
-    // startup pipe closed) leaves a Running row with no run and no lock holder, which the store's sweep treats as
-    // "still starting". Spawning takes milliseconds, so such a row a minute old is an orphan.
-    private static bool IsOldRunningRow(SandboxRecord row) =>
-        row.Status == SandboxStatus.Running && row.CreatedAt is { } created && DateTime.UtcNow - created > OrphanAge;
-
-    internal static readonly TimeSpan OrphanAge = TimeSpan.FromMinutes(1);
 
     private static string Tail(string text, int maxChars = 6000) =>
         text.Length <= maxChars ? text : "…" + text[^maxChars..];
@@ -187,23 +178,19 @@ public sealed class SandboxFactory : IAsyncDisposable, IDisposable
         }
     }
 
-    // Rows a crashed earlier run left behind: the store closes Running rows whose process is gone, and this
-    // assembly's prefix marks the crashed leftovers of other runs that are safe to delete (nobody holds their lifecycle lock).
+    // Rows a crashed earlier run left behind: listing closes Running rows whose process is gone (or that sat "starting"
+    // with nobody holding their lock), and this assembly's prefix marks the crashed leftovers of other runs, which are
+    // safe to delete; a parallel run's live sandboxes stay Running and are not touched.
     internal async Task SweepAsync()
     {
-        var home = Options.ToSandboxOptions(NullLoggerFactory.Instance).Home;
+        var options = Options.ToSandboxOptions(NullLoggerFactory.Instance);
         try
         {
-            await using var store = await StateStore.OpenAsync(home.Root).ConfigureAwait(false);
-            await store.SweepStaleAsync().ConfigureAwait(false);
-            foreach (var row in await store.ListSandboxesAsync().ConfigureAwait(false))
+            foreach (var sandbox in await Sandboxes.ListAsync(options).ConfigureAwait(false))
             {
-                if (!row.Name.StartsWith(Options.NamePrefix + "-", StringComparison.Ordinal) || row.Name.Contains(RunId, StringComparison.Ordinal)) continue;
-                if (LifecycleLock.IsHeld(home, row.Name)) continue;
-                if (row.Status != SandboxStatus.Crashed
-                    && !(IsOldRunningRow(row) && await store.GetActiveRunAsync(row.Id).ConfigureAwait(false) is null)) continue;
-                await store.UpdateSandboxStatusAsync(row.Id, SandboxStatus.Crashed).ConfigureAwait(false);
-                await SandboxLauncher.RemoveStoppedAsync(home, row.Name, CancellationToken.None).ConfigureAwait(false);
+                if (!sandbox.Name.StartsWith(Options.NamePrefix + "-", StringComparison.Ordinal) || sandbox.Name.Contains(RunId, StringComparison.Ordinal)) continue;
+                if (sandbox.Status != SandboxStatus.Crashed) continue;
+                await Sandboxes.RemoveAsync(sandbox.Name, force: false, options).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is MicrosandboxException or IOException or Microsoft.Data.Sqlite.SqliteException)
