@@ -67,7 +67,7 @@ public class LaunchNamingTests
     public void Malformed_share_arguments_name_the_expected_form()
     {
         var e = Assert.Throws<MicrosandboxException>(() => LaunchMountArgument.ParseDirectory("nocolon"));
-        Assert.Contains("TAG:HOST", e.Message);
+        Assert.Equal("--mount \"nocolon\": expected tag:host_path[:opts] shape, got \"nocolon\"", e.Message);
         Assert.Throws<MicrosandboxException>(() => LaunchMountArgument.ParseDisk("id:/path"));
     }
 }
