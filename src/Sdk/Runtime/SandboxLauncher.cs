@@ -298,9 +298,37 @@ internal static class SandboxLauncher
 
     private static SandboxSpec AssignHostPorts(SandboxSpec spec)
     {
+        foreach (var p in spec.Network.Ports.Where(p => p.HostPort != 0)) RefuseTakenPort(p);
         if (spec.Network.Ports.All(p => p.HostPort != 0)) return spec;
         var ports = spec.Network.Ports.Select(p => p.HostPort != 0 ? p : p with { HostPort = (ushort)Sandbox.FreeTcpPort(p.HostBind) }).ToList();
         return spec with { Network = spec.Network with { Ports = ports } };
+    }
+
+    /// <summary>
+    /// A published host port something else already listens on fails here with its name, before anything boots,
+    /// instead of as a VMM start failure (the VMM's own refusal remains for a port taken in between).
+    /// </summary>
+    private static void RefuseTakenPort(PublishedPortSpec port)
+    {
+        var address = System.Net.IPAddress.Parse(port.HostBind);
+        try
+        {
+            if (port.Protocol == PortProtocol.Udp)
+            {
+                using var udp = new System.Net.Sockets.UdpClient(new System.Net.IPEndPoint(address, port.HostPort));
+            }
+            else
+            {
+                var tcp = new System.Net.Sockets.TcpListener(address, port.HostPort);
+                tcp.Start();
+                tcp.Stop();
+            }
+        }
+        catch (System.Net.Sockets.SocketException e) when (e.SocketErrorCode is System.Net.Sockets.SocketError.AddressAlreadyInUse or System.Net.Sockets.SocketError.AccessDenied)
+        {
+            var what = e.SocketErrorCode == System.Net.Sockets.SocketError.AccessDenied ? "may not be bound by this user" : "is already in use";
+            throw new InvalidConfigException($"network.ports: host port {port.HostBind}:{port.HostPort}/{port.Protocol.ToString().ToLowerInvariant()} (for guest port {port.GuestPort}) {what}");
+        }
     }
 
     private static string? LogLevelFlag(SandboxLogLevel? level) => level switch

@@ -7,6 +7,21 @@ public sealed class PortTests(ITestOutputHelper output)
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
+    public async Task A_host_port_already_taken_is_refused_by_name_before_anything_starts()
+    {
+        VmEnvironment.RequireVm();
+        using var squatter = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        squatter.Start();
+        var port = (ushort)((System.Net.IPEndPoint)squatter.LocalEndpoint).Port;
+        var name = VmEnvironment.UniqueName("taken");
+        var e = await Assert.ThrowsAsync<InvalidConfigException>(() => Sandbox.CreateAsync(
+            new SandboxBuilder(name).Image(BuiltinImages.Busybox).Ephemeral().Port(port, 80), VmEnvironment.Options(output), Ct));
+        Assert.Equal($"network.ports: host port 127.0.0.1:{port}/tcp (for guest port 80) is already in use", e.Message);
+        await using var store = await Microsandbox.State.StateStore.OpenAsync(VmEnvironment.Home, Ct);
+        Assert.Null(await store.GetSandboxAsync(name, Ct));
+    }
+
+    [Fact]
     public async Task An_http_server_in_the_guest_is_reached_on_the_mapped_host_port()
     {
         VmEnvironment.RequireVm();
