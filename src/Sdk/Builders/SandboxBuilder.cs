@@ -207,6 +207,12 @@ public sealed class SandboxBuilder
     }
 
     /// <summary>
+    /// Publishes every port the image exposes (<c>EXPOSE</c>) on a free host port, as <c>docker run -P</c>;
+    /// <see cref="Sandbox.GetMappedPort"/> tells which. Ports published explicitly keep their mapping.
+    /// </summary>
+    public SandboxBuilder PublishExposedPorts() => With(_config with { PublishExposedPorts = true });
+
+    /// <summary>
     /// Copies a host file or directory into the guest at <paramref name="guestPath"/> before the main process starts
     /// (before create returns, without one), with <paramref name="mode"/> for files (default: the host file's) and
     /// owner <paramref name="uid"/>:<paramref name="gid"/> (default root).

@@ -79,6 +79,12 @@ public sealed record SandboxConfig
     /// <summary>The health check of the main process (the image's <c>HEALTHCHECK</c> unless set). Transient.</summary>
     public ImageHealthcheck? Healthcheck { get; init; }
 
+    /// <summary>
+    /// Publish every port the image exposes (<c>EXPOSE</c>) on a free host port, as <c>docker run -P</c> does; ports
+    /// the spec already publishes keep their mapping. Transient.
+    /// </summary>
+    public bool PublishExposedPorts { get; init; }
+
     /// <summary>Files copied into the guest before the main process starts (or before create returns). Transient.</summary>
     public IReadOnlyList<GuestFile> Files { get; init; } = [];
 
@@ -189,6 +195,7 @@ public sealed record SandboxConfig
                 Env = MergeEnv(image.Env, Spec.Env, logger),
                 Labels = MergeImageLabels(image.Labels, Spec.Labels),
                 Runtime = runtime,
+                Network = PublishExposedPorts ? Spec.Network with { Ports = WithExposedPorts(Spec.Network.Ports, image.ExposedPorts, logger) } : Spec.Network,
             },
         };
         return merged.ResolveAutoInitFromImageEntrypoint(image.Entrypoint, inheritEntrypoint);
@@ -261,6 +268,34 @@ public sealed record SandboxConfig
     /// <summary>The default <c>/tmp</c> tmpfs size for a guest memory size: memory/4, clamped to 1..512 MiB.</summary>
     public static uint DefaultOciTmpfsSizeMib(uint memoryMib) =>
         Math.Clamp(memoryMib / DefaultOciTmpfsMemoryDivisor, 1u, DefaultOciTmpfsMaxSizeMib);
+
+    /// <summary>
+    /// The spec's ports plus one for each exposed <c>PORT[/tcp|/udp]</c> not published yet, host port 0 (a free one is
+    /// picked at start). Entries that are not a port are skipped with a warning.
+    /// </summary>
+    internal static IReadOnlyList<PublishedPortSpec> WithExposedPorts(IReadOnlyList<PublishedPortSpec> ports, IEnumerable<string> exposed, ILogger? logger = null)
+    {
+        var result = ports.ToList();
+        foreach (var entry in exposed)
+        {
+            var slash = entry.IndexOf('/');
+            var number = slash < 0 ? entry : entry[..slash];
+            PortProtocol? protocol = (slash < 0 ? "tcp" : entry[(slash + 1)..].ToLowerInvariant()) switch
+            {
+                "tcp" => PortProtocol.Tcp,
+                "udp" => PortProtocol.Udp,
+                _ => null,
+            };
+            if (protocol is null || !ushort.TryParse(number, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port) || port == 0)
+            {
+                logger?.LogWarning("skipping exposed port {Entry} (expected PORT, PORT/tcp or PORT/udp)", entry);
+                continue;
+            }
+            if (result.Any(p => p.GuestPort == port && p.Protocol == protocol)) continue;
+            result.Add(new PublishedPortSpec { HostPort = 0, GuestPort = port, Protocol = protocol.Value });
+        }
+        return result;
+    }
 
     /// <summary>Base entries survive unless an override has the same key; then every override is appended.</summary>
     internal static IReadOnlyList<EnvVar> MergeEnvPairs(IEnumerable<EnvVar> baseEnv, IReadOnlyList<EnvVar> overrides)

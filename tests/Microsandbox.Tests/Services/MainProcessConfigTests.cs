@@ -81,6 +81,17 @@ public sealed class MainProcessConfigTests
         Assert.Equal("stop_signal: 'SIGNOPE' (the image's STOPSIGNAL or the builder's) is not a signal name (SIGTERM, TERM) or a number 1..64", e.Message);
     }
 
+    [Fact]
+    public void PublishExposedPorts_adds_each_exposed_port_not_published_yet_on_a_free_host_port()
+    {
+        var image = Redis with { ExposedPorts = ["6379/tcp", "8080", "53/udp", "9000/sctp", "nope"] };
+        var ports = new SandboxBuilder("svc").Image("redis:7").Port(16379, 6379).PublishExposedPorts().Build().MergeImageDefaults(image).Spec.Network.Ports;
+        Assert.Equal(
+            [(16379, 6379, PortProtocol.Tcp), (0, 8080, PortProtocol.Tcp), (0, 53, PortProtocol.Udp)],
+            ports.Select(p => ((int)p.HostPort, (int)p.GuestPort, p.Protocol)));
+        Assert.Empty(new SandboxBuilder("svc").Image("redis:7").Build().MergeImageDefaults(image).Spec.Network.Ports);
+    }
+
     [Theory]
     [InlineData("SIGTERM", 15)]
     [InlineData("term", 15)]

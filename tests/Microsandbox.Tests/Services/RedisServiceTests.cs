@@ -20,7 +20,7 @@ public sealed class RedisServiceTests(ITestOutputHelper output)
         var image = ServiceImages.Path("redis");
         var clock = System.Diagnostics.Stopwatch.StartNew();
         await using var redis = await Sandbox.CreateAsync(
-            new SandboxBuilder(VmEnvironment.UniqueName("redis")).Image(image).Ephemeral().Port(0, 6379).MainProcess()
+            new SandboxBuilder(VmEnvironment.UniqueName("redis")).Image(image).Ephemeral().PublishExposedPorts().MainProcess()
                 .WaitFor(Wait.ForLogMessage("Ready to accept connections")),
             VmEnvironment.Options(output), Ct);
         output.WriteLine($"created and ready in {clock.Elapsed.TotalSeconds:0.0} s");
