@@ -16,7 +16,9 @@ public sealed partial class Sandbox
     /// </summary>
     public HealthStatus Health => (HealthStatus)_health;
 
-    /// <summary>The last check's output (stdout then stderr, at most 4 KiB), for messages.</summary>
+    private const int MaxHealthOutput = 4096;
+
+    /// <summary>The last check's output (stdout and stderr as they came, at most 4 KiB), for messages.</summary>
     public string LastHealthOutput { get; private set; } = "";
 
     /// <summary>Completes with Healthy or Unhealthy, whichever comes first.</summary>
@@ -67,10 +69,17 @@ public sealed partial class Sandbox
         cts.CancelAfter(timeout);
         try
         {
-            var result = await ExecAsync(new ExecCommand(argv[0]) { Arguments = [.. argv.Skip(1)] }, cts.Token).ConfigureAwait(false);
-            var text = result.Stdout + result.Stderr;
-            LastHealthOutput = text.Length > 4096 ? text[..4096] : text.TrimEnd();
-            return result.ExitCode == 0;
+            // The check's output is the guest's to choose: keep the first 4 KiB, drop the rest as it streams.
+            var kept = new MemoryStream();
+            int? code = null;
+            await foreach (var e in ExecEventsAsync(new ExecCommand(argv[0]) { Arguments = [.. argv.Skip(1)] }, cts.Token).ConfigureAwait(false))
+            {
+                var data = e switch { Agent.ExecEvent.Stdout o => o.Data, Agent.ExecEvent.Stderr o => o.Data, _ => default };
+                if (data.Length > 0 && kept.Length < MaxHealthOutput) kept.Write(data.Span[..(int)Math.Min(data.Length, MaxHealthOutput - kept.Length)]);
+                if (e is Agent.ExecEvent.Exited x) code = x.Code;
+            }
+            LastHealthOutput = System.Text.Encoding.UTF8.GetString(kept.GetBuffer(), 0, (int)kept.Length).TrimEnd();
+            return code == 0;
         }
         catch (OperationCanceledException) when (!token.IsCancellationRequested)
         {

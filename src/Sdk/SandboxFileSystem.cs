@@ -16,6 +16,24 @@ public sealed class SandboxFileSystem
     /// <summary>Reads a whole guest file.</summary>
     public Task<byte[]> ReadAsync(string path, CancellationToken cancellationToken = default) => _agent.ReadFileAsync(path, cancellationToken);
 
+    /// <summary>
+    /// Reads a guest file of at most <paramref name="maxBytes"/>: the guest decides a file's size, so a reader that
+    /// must stay bounded says how much it takes.
+    /// </summary>
+    /// <exception cref="SandboxFsException">The file is longer than <paramref name="maxBytes"/>.</exception>
+    public async Task<byte[]> ReadAsync(string path, int maxBytes, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxBytes);
+        using var buffer = new MemoryStream();
+        await foreach (var chunk in _agent.ReadFileChunksAsync(path, cancellationToken).ConfigureAwait(false))
+        {
+            if (buffer.Length + chunk.Length > maxBytes)
+                throw new SandboxFsException("read", path, $"longer than the {maxBytes} bytes this reader takes");
+            buffer.Write(chunk.Span);
+        }
+        return buffer.ToArray();
+    }
+
     /// <summary>Reads a guest file as UTF-8 text.</summary>
     public async Task<string> ReadTextAsync(string path, CancellationToken cancellationToken = default) =>
         Encoding.UTF8.GetString(await ReadAsync(path, cancellationToken).ConfigureAwait(false));

@@ -12,6 +12,7 @@ internal sealed record PortWait(int GuestPort, PortProtocol Protocol) : WaitStra
     // /proc/net/tcp's state column: 0A is LISTEN. An unconnected UDP socket is 07 (CLOSE).
     private const string TcpListen = "0A";
     private const string UdpBound = "07";
+    private const int MaxTableBytes = 4 * 1024 * 1024;
 
     public override string Description => $"port {GuestPort}/{Protocol.ToString().ToLowerInvariant()}";
 
@@ -24,7 +25,8 @@ internal sealed record PortWait(int GuestPort, PortProtocol Protocol) : WaitStra
                 string text;
                 try
                 {
-                    text = await sandbox.Fs.ReadTextAsync(table, ct).ConfigureAwait(false);
+                    // The guest writes this table: bounded (a real one is ~150 bytes per socket).
+                    text = System.Text.Encoding.ASCII.GetString(await sandbox.Fs.ReadAsync(table, MaxTableBytes, ct).ConfigureAwait(false));
                 }
                 catch (SandboxFsException)
                 {

@@ -106,6 +106,19 @@ public sealed class WaitTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_health_check_that_floods_its_output_is_kept_to_4_KiB()
+    {
+        VmEnvironment.RequireVm();
+        await using var sb = await Sandbox.CreateAsync(
+            Service("health-flood", "exec sleep 1000")
+                .Healthcheck(["CMD-SHELL", "head -c 8388608 /dev/zero | tr '\\0' x; exit 0"], interval: TimeSpan.FromSeconds(30))
+                .WaitFor(Wait.ForHealthcheck()),
+            VmEnvironment.Options(output), Ct);
+        Assert.Equal(HealthStatus.Healthy, sb.Health);
+        Assert.Equal(new string('x', 4096), sb.LastHealthOutput);
+    }
+
+    [Fact]
     public async Task An_unhealthy_service_fails_the_healthcheck_wait_before_its_timeout()
     {
         VmEnvironment.RequireVm();

@@ -11,6 +11,16 @@ public sealed class FileTests(SharedSandboxFixture fixture) : IDisposable
     public void Dispose() => Directory.Delete(_host, recursive: true);
 
     [Fact]
+    public async Task A_bounded_read_refuses_a_file_longer_than_its_bound_and_reads_one_within_it()
+    {
+        Assert.Equal(0, (await fixture.Sandbox.ShellAsync("head -c 2097152 /dev/zero > /tmp/two-mib.bin", Ct)).ExitCode);
+        var e = await Assert.ThrowsAsync<SandboxFsException>(() => fixture.Sandbox.Fs.ReadAsync("/tmp/two-mib.bin", 1024 * 1024, Ct));
+        Assert.Equal("read '/tmp/two-mib.bin' in the sandbox failed: longer than the 1048576 bytes this reader takes", e.Message);
+        Assert.Equal(2 * 1024 * 1024, (await fixture.Sandbox.Fs.ReadAsync("/tmp/two-mib.bin", 2 * 1024 * 1024, Ct)).Length);
+        await fixture.Sandbox.Fs.RemoveAsync("/tmp/two-mib.bin", cancellationToken: Ct);
+    }
+
+    [Fact]
     public async Task Ten_mebibytes_written_read_back_byte_exact()
     {
         var data = RandomNumberGenerator.GetBytes(10 * 1024 * 1024);
