@@ -20,6 +20,7 @@ public static class CliApp
         root.Add(ExecCliCommand.Create());
         root.Add(LogsCommand.Create());
         root.Add(StopCommand.Create());
+        root.Add(StartCommand.Create());
         root.Add(InspectCommand.Create());
         root.Add(DoctorCommand.Create());
         root.Add(PullCommand.Create());

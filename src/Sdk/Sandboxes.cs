@@ -36,6 +36,25 @@ public static class Sandboxes
     }
 
     /// <summary>
+    /// Boots a stopped, kept sandbox again from its stored spec, keeping its row, logs and volumes; a sandbox created
+    /// with a main process runs it again (as <c>docker start</c>). Returns the handle; <see cref="Sandbox.DetachAsync"/>
+    /// lets it run on without this process.
+    /// </summary>
+    /// <exception cref="MicrosandboxException">There is no sandbox of that name, or it is running.</exception>
+    public static async Task<Sandbox> StartAsync(string name, SandboxOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var effective = options ?? SandboxOptions.Default;
+        SandboxRecord row;
+        await using (var store = await StateStore.OpenAsync(effective.Home.Root, cancellationToken).ConfigureAwait(false))
+            row = await store.GetSandboxAsync(name, cancellationToken).ConfigureAwait(false) ?? throw NoSuch(name);
+        var builder = SandboxBuilder.FromSpecJson(row.ConfigJson);
+        if (MainProcessMarker.IsSet(effective.Home, name)) builder = builder.MainProcess();
+        var config = builder.Build() with { RestartExisting = true };
+        return await SandboxLauncher.LaunchAsync(config, effective, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// Stops a running sandbox: its main process gets its stop signal and grace period, then the guest powers off;
     /// killed when it does not end in time. Nothing happens when it is not running.
     /// </summary>

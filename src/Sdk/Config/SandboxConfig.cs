@@ -85,6 +85,9 @@ public sealed record SandboxConfig
     /// </summary>
     public bool PublishExposedPorts { get; init; }
 
+    /// <summary>Boot the existing, stopped sandbox of this name again (its row, logs and volumes kept). Transient.</summary>
+    internal bool RestartExisting { get; init; }
+
     /// <summary>Files copied into the guest before the main process starts (or before create returns). Transient.</summary>
     public IReadOnlyList<GuestFile> Files { get; init; } = [];
 

@@ -30,8 +30,9 @@ internal static class SandboxLauncher
             var logger = options.LoggerFactory.CreateLogger("Microsandbox.Sandbox");
             logger.LogWarning("snapshot template {Key} could not be resumed ({Reason}); dropping it and booting cold", key, e.Message);
             Engines.Qemu.QemuTemplates.Delete(options.Home, key);
-            // A kept failed sandbox (KeepFailedSandboxes) would otherwise block the retry under the same name.
-            await RemoveStoppedAsync(options.Home, config.Spec.Name, cancellationToken).ConfigureAwait(false);
+            // A kept failed sandbox (KeepFailedSandboxes) would otherwise block the retry under the same name; a
+            // restarted one is the user's and stays.
+            if (!config.RestartExisting) await RemoveStoppedAsync(options.Home, config.Spec.Name, cancellationToken).ConfigureAwait(false);
             return await LaunchAsync(config, options, new LaunchAttempt(AllowRestore: false), cancellationToken).ConfigureAwait(false);
         }
     }
@@ -67,12 +68,30 @@ internal static class SandboxLauncher
         await using (var store = await StateStore.OpenAsync(home.Root, cancellationToken).ConfigureAwait(false))
         {
             await store.SweepStaleAsync(cancellationToken).ConfigureAwait(false);
-            await ClearExistingAsync(store, home, name, config.ReplaceExisting, logger, cancellationToken).ConfigureAwait(false);
+            SandboxRecord? existing = null;
+            if (config.RestartExisting)
+            {
+                existing = await store.GetSandboxAsync(name, cancellationToken).ConfigureAwait(false)
+                    ?? throw new MicrosandboxException($"no sandbox named '{name}'");
+                if (LifecycleLock.IsHeld(home, name)) throw new MicrosandboxException($"sandbox '{name}' is already running");
+            }
+            else
+            {
+                await ClearExistingAsync(store, home, name, config.ReplaceExisting, logger, cancellationToken).ConfigureAwait(false);
+            }
             ensured = await NamedVolumes.EnsureAsync(store, home, spec, cancellationToken).ConfigureAwait(false);
             try
             {
                 namedVolumes = await NamedVolumes.ResolveAsync(store, home, spec, cancellationToken).ConfigureAwait(false);
-                record = await store.InsertSandboxAsync(name, SpecJson.Serialize(config.Spec), SandboxStatus.Running, cancellationToken).ConfigureAwait(false);
+                if (existing is not null)
+                {
+                    await store.UpdateSandboxStatusAsync(existing.Id, SandboxStatus.Running, cancellationToken).ConfigureAwait(false);
+                    record = existing;
+                }
+                else
+                {
+                    record = await store.InsertSandboxAsync(name, SpecJson.Serialize(config.Spec), SandboxStatus.Running, cancellationToken).ConfigureAwait(false);
+                }
             }
             catch
             {
@@ -126,6 +145,7 @@ internal static class SandboxLauncher
                         await GuestCopy.CopyInAsync(agent, f.Src, f.Dst, f.Mode, f.Uid, f.Gid, cancellationToken).ConfigureAwait(false);
                 }
                 var sandbox = Sandbox.Attach(config.Spec, record.Id, engine, options, logger, process, agent, spec.Network.Ports, startup);
+                MainProcessMarker.Write(home, name, keep: startup is not null && !config.Spec.Lifecycle.Ephemeral);
                 await ReadyAsync(sandbox, config, startup, logger, cancellationToken).ConfigureAwait(false);
                 return sandbox;
             }
@@ -141,7 +161,8 @@ internal static class SandboxLauncher
                 await MarkKilledAsync(home, record.Id, CancellationToken.None).ConfigureAwait(false);
                 // QEMU dies with the sandbox process (parent-death signal) a moment later and holds the lifecycle lock until then.
                 for (int i = 0; i < 100 && LifecycleLock.IsHeld(home, name); i++) await Task.Delay(50, CancellationToken.None).ConfigureAwait(false);
-                if (!options.KeepFailedSandboxes) await RemoveStoppedAsync(home, name, CancellationToken.None).ConfigureAwait(false);
+                // A restart that fails leaves the stopped sandbox as it was: it is the user's, not this attempt's.
+                if (!options.KeepFailedSandboxes && !config.RestartExisting) await RemoveStoppedAsync(home, name, CancellationToken.None).ConfigureAwait(false);
                 await using (var store = await StateStore.OpenAsync(home.Root, CancellationToken.None).ConfigureAwait(false))
                     await NamedVolumes.RollbackAsync(store, ensured.Created).ConfigureAwait(false);
                 throw;

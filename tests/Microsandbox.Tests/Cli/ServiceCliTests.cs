@@ -55,6 +55,16 @@ public sealed class ServiceCliTests(ITestOutputHelper output)
                 Assert.Equal(0, stopped.RootElement.GetProperty("exit_code").GetInt32());
             }
             Assert.Contains("Received SIGTERM scheduling shutdown", (await CliAsync("logs", name)).Stdout, StringComparison.Ordinal);
+
+            // Started again: the same sandbox (its logs kept), its main process again.
+            var start = await CliAsync("start", name);
+            Assert.Equal(0, start.Code);
+            Assert.Equal(name + "\n", start.Stdout);
+            Assert.Equal("PONG\n", (await WaitForAsync(async () => await CliAsync("exec", name, "--", "redis-cli", "PING"), r => r.Stdout == "PONG\n")).Stdout);
+            var twice = (await CliAsync("logs", name)).Stdout;
+            Assert.Equal(2, twice.Split('\n').Count(l => l.Contains("Ready to accept connections", StringComparison.Ordinal)));
+            Assert.NotEqual(0, (await CliAsync("start", name)).Code); // already running
+            Assert.Equal(0, (await CliAsync("stop", name)).Code);
             var notRunning = await CliAsync("exec", name, "--", "true");
             Assert.NotEqual(0, notRunning.Code);
             Assert.Contains($"sandbox '{name}' is not running", notRunning.Stderr, StringComparison.Ordinal);
