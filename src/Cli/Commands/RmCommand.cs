@@ -11,25 +11,9 @@ public static class RmCommand
         var names = new Argument<string[]>("name") { Arity = ArgumentArity.OneOrMore, Description = "Sandbox names." };
         var force = new Option<bool>("--force", "-f") { Description = "Stop running sandboxes first." };
         var rm = new Command("rm", "Remove sandboxes.") { names, force };
-        rm.SetAction(async (parse, ct) =>
-        {
-            int failures = 0;
-            foreach (var name in parse.GetValue(names)!)
-            {
-                try
-                {
-                    await Sandboxes.RemoveAsync(name, parse.GetValue(force), cancellationToken: ct);
-                    await parse.InvocationConfiguration.Output.WriteLineAsync(name);
-                }
-                catch (MicrosandboxException e)
-                {
-                    var hint = e.Message.Contains("still running", StringComparison.Ordinal) ? " (use --force)" : "";
-                    await parse.InvocationConfiguration.Error.WriteLineAsync($"error: {e.Message}{hint}");
-                    failures++;
-                }
-            }
-            return failures == 0 ? 0 : 1;
-        });
+        rm.SetAction((parse, ct) => EachName.RunAsync(parse, parse.GetValue(names)!,
+            name => Sandboxes.RemoveAsync(name, parse.GetValue(force), cancellationToken: ct),
+            e => e.Message.Contains("still running", StringComparison.Ordinal) ? " (use --force)" : ""));
         return rm;
     }
 }

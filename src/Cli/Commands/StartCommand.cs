@@ -13,25 +13,11 @@ public static class StartCommand
     {
         var names = new Argument<string[]>("name") { Arity = ArgumentArity.OneOrMore, Description = "Sandbox names." };
         var start = new Command("start", "Start stopped sandboxes again.") { names };
-        start.SetAction(async (parse, ct) =>
+        start.SetAction((parse, ct) => EachName.RunAsync(parse, parse.GetValue(names)!, async name =>
         {
-            int failures = 0;
-            foreach (var name in parse.GetValue(names)!)
-            {
-                try
-                {
-                    var sandbox = await Sandboxes.StartAsync(name, cancellationToken: ct);
-                    await sandbox.DetachAsync();
-                    await parse.InvocationConfiguration.Output.WriteLineAsync(name);
-                }
-                catch (MicrosandboxException e)
-                {
-                    await parse.InvocationConfiguration.Error.WriteLineAsync($"error: {e.Message}");
-                    failures++;
-                }
-            }
-            return failures == 0 ? 0 : 1;
-        });
+            var sandbox = await Sandboxes.StartAsync(name, cancellationToken: ct);
+            await sandbox.DetachAsync();
+        }));
         return start;
     }
 }

@@ -10,24 +10,7 @@ public static class StopCommand
     {
         var names = new Argument<string[]>("name") { Arity = ArgumentArity.OneOrMore, Description = "Sandbox names." };
         var stop = new Command("stop", "Stop running sandboxes.") { names };
-        stop.SetAction(async (parse, ct) =>
-        {
-            int failures = 0;
-            foreach (var name in parse.GetValue(names)!)
-            {
-                try
-                {
-                    await Sandboxes.StopAsync(name, cancellationToken: ct);
-                    await parse.InvocationConfiguration.Output.WriteLineAsync(name);
-                }
-                catch (MicrosandboxException e)
-                {
-                    await parse.InvocationConfiguration.Error.WriteLineAsync($"error: {e.Message}");
-                    failures++;
-                }
-            }
-            return failures == 0 ? 0 : 1;
-        });
+        stop.SetAction((parse, ct) => EachName.RunAsync(parse, parse.GetValue(names)!, name => Sandboxes.StopAsync(name, cancellationToken: ct)));
         return stop;
     }
 }
