@@ -38,7 +38,7 @@ public abstract class ServiceFixture<TModule, TServer> : SandboxFixture
     /// <summary>What the service's client takes to connect.</summary>
     public string GetConnectionString() => Server.GetConnectionString();
 
-    private TModule Settings => _module ??= Module(MicrosandboxServices.For(ServicesAnchor.Assembly).GetService<TModule>() ?? new TModule());
+    private TModule Settings => _module ??= Module(MicrosandboxServices.For(ServicesAnchor).GetService<TModule>() ?? new TModule());
 }
 
 /// <summary>A Redis server for a class's tests (<c>IClassFixture&lt;RedisFixture&gt;</c>); see <see cref="ServiceFixture{TModule, TServer}"/>.</summary>
