@@ -27,21 +27,23 @@ internal sealed class MainProcess : IAsyncDisposable
     private readonly ExecLog.Writer _log;
     private readonly RuntimeLog _runtimeLog;
     private readonly StartupCommand _command;
+    private readonly string _consoleLog;
 
-    private MainProcess(AgentClient client, ExecSession session, ExecLog.Writer log, RuntimeLog runtimeLog, StartupCommand command)
+    private MainProcess(AgentClient client, ExecSession session, ExecLog.Writer log, RuntimeLog runtimeLog, StartupCommand command, string consoleLog)
     {
         _client = client;
         _session = session;
         _log = log;
         _runtimeLog = runtimeLog;
         _command = command;
+        _consoleLog = consoleLog;
         Exited = PumpAsync();
     }
 
     /// <summary>Completes when the main process has ended and its output is in the log.</summary>
     public Task<MainProcessExit> Exited { get; }
 
-    public static async Task<MainProcess> StartAsync(string agentSock, StartupCommand command, string logDir, RuntimeLog runtimeLog, CancellationToken cancellationToken)
+    public static async Task<MainProcess> StartAsync(string agentSock, StartupCommand command, string logDir, string consoleLog, RuntimeLog runtimeLog, CancellationToken cancellationToken)
     {
         var log = new ExecLog.Writer(logDir);
         AgentClient? client = null;
@@ -70,7 +72,7 @@ internal sealed class MainProcess : IAsyncDisposable
             runtimeLog.Info($"starting main process: {argv}");
             log.WriteSystem($"starting main process: {argv}");
             var session = await client.ExecAsync(request, closeStdin: true, cancellationToken).ConfigureAwait(false);
-            return new MainProcess(client, session, log, runtimeLog, command);
+            return new MainProcess(client, session, log, runtimeLog, command, consoleLog);
         }
         catch (Exception e)
         {
@@ -103,7 +105,8 @@ internal sealed class MainProcess : IAsyncDisposable
                         _log.Write(LogSource.Stderr, _session.Id, o.Data.Span);
                         break;
                     case ExecEvent.Exited exited:
-                        exit = new MainProcessExit(exited.Code, null);
+                        // Killed by a signal: when the guest kernel's OOM killer did it, its console says so.
+                        exit = new MainProcessExit(exited.Code, exited.Code == -1 ? await OomKillAsync().ConfigureAwait(false) : null);
                         break;
                     case ExecEvent.Failed failed:
                         // Recorded as a shell (and Docker) reports a command that cannot run: 127 not found, else 126.
@@ -120,6 +123,32 @@ internal sealed class MainProcess : IAsyncDisposable
         _log.WriteSystem($"main process {exit}");
         _runtimeLog.Info($"main process {exit}");
         return exit;
+    }
+
+    /// <summary>
+    /// The guest kernel's out-of-memory kill line from the console's tail, as the reason a main process died of a
+    /// signal; null when there is none. The console file may lag the agent's report by a moment.
+    /// </summary>
+    private async Task<string?> OomKillAsync()
+    {
+        for (int attempt = 0; attempt < 5; attempt++)
+        {
+            try
+            {
+                var line = Host.LogTail.Lines(_consoleLog).LastOrDefault(l => l.Contains("Out of memory: Killed process", StringComparison.Ordinal));
+                if (line is not null)
+                {
+                    var at = line.IndexOf("Out of memory", StringComparison.Ordinal);
+                    return $"killed by the guest's out-of-memory killer ({line[at..].Trim()}); give the sandbox more memory (SandboxBuilder.Memory)";
+                }
+            }
+            catch (IOException)
+            {
+                return null;
+            }
+            await Task.Delay(100).ConfigureAwait(false);
+        }
+        return null;
     }
 
     /// <summary>

@@ -312,7 +312,7 @@ internal sealed class QemuSandboxHost
         {
             // Files copied in first can be large trees: a generous bound, not an instant one.
             using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-            main = await MainProcess.StartAsync(_launch.AgentSock, startup, _launch.LogDir, _log, cts.Token).ConfigureAwait(false);
+            main = await MainProcess.StartAsync(_launch.AgentSock, startup, _launch.LogDir, _consoleLog, _log, cts.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is AgentConnectionException or IOException or OperationCanceledException or SocketException)
         {

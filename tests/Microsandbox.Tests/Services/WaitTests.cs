@@ -77,6 +77,18 @@ public sealed class WaitTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_service_the_guests_oom_killer_kills_fails_the_wait_saying_so()
+    {
+        VmEnvironment.RequireVm();
+        // `tail` of an endless line keeps all of it in memory until the kernel's OOM killer ends it.
+        var builder = Service("wait-oom", "echo filling memory; exec tail /dev/zero").Memory(256).WaitFor(Wait.ForPort(6379).WithTimeout(TimeSpan.FromSeconds(120)));
+        var e = await Assert.ThrowsAsync<WaitFailedException>(() => Sandbox.CreateAsync(builder, VmEnvironment.Options(output), Ct));
+        output.WriteLine(e.Message);
+        Assert.Contains("the main process exited with code -1 first", e.Message, StringComparison.Ordinal);
+        Assert.Contains(e.LastLogLines, l => l.StartsWith("main process failed: killed by the guest's out-of-memory killer (Out of memory: Killed process", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_missing_program_fails_a_command_wait_at_once()
     {
         VmEnvironment.RequireVm();
