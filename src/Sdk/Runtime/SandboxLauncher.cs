@@ -55,8 +55,8 @@ internal static class SandboxLauncher
             if (file.HostPath is { } host && !File.Exists(host) && !Directory.Exists(host))
                 throw new InvalidConfigException($"copy-in: host path '{host}' for '{file.GuestPath}' does not exist");
         }
-        if (startup is not null && config.Files.Count > 0 && engine.Engine is Engines.Krun.KrunEngine)
-            throw new InvalidConfigException("copy-in before the main process: msb (the krun engine) cannot copy files in before it starts the main process; use the qemu engine or copy them with Sandbox.Fs after create");
+        if (startup is not null && engine.Engine is Engines.Krun.KrunEngine && StartupCommand.KrunRefusal(startup, config.Files.Count) is { } refusal)
+            throw new InvalidConfigException(refusal);
         var spec = engine.Engine.ResolveImage(config.WithDefaults().Spec, rootDisk);
         spec = AssignHostPorts(spec);
         WaitRunner.Validate(config, spec);

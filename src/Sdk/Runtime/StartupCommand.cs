@@ -32,6 +32,17 @@ public sealed record StartupCommand
     [JsonPropertyName("files")] public IReadOnlyList<StartupFile> Files { get; init; } = [];
 
     /// <summary>
+    /// What of a main process <c>msb</c> (the krun engine) cannot honour, as a refusal naming the setting, or null: it
+    /// reads upstream's five fields only, stops the VM when the command ends, and stops it with its own signal.
+    /// </summary>
+    internal static string? KrunRefusal(StartupCommand startup, int filesToCopy) =>
+        filesToCopy > 0 ? "copy-in before the main process: msb (the krun engine) cannot copy files in before it starts the main process; use the qemu engine or copy them with Sandbox.Fs after create"
+        : startup.KeepVm ? "main process keepVm: msb (the krun engine) stops the VM when its startup command ends; use the qemu engine"
+        : startup.StopSignal != 15 ? $"stop_signal {Host.Signals.Name(startup.StopSignal)}: msb (the krun engine) stops a startup command its own way; use the qemu engine or the default SIGTERM"
+        : startup.StopGraceSecs != SandboxConfig.DefaultStopTimeout.TotalSeconds ? "stop_timeout: msb (the krun engine) has no grace period for a startup command; use the qemu engine or the default 10 s"
+        : null;
+
+    /// <summary>
     /// The main process a config asks for (<see cref="SandboxConfig.StartupCommandRequested"/>), resolved after the
     /// image's defaults were merged: entrypoint + cmd, the sandbox's env, workdir and user, the stop signal and grace.
     /// Null when none is asked for.

@@ -92,6 +92,17 @@ public sealed class MainProcessConfigTests
         Assert.Empty(new SandboxBuilder("svc").Image("redis:7").Build().MergeImageDefaults(image).Spec.Network.Ports);
     }
 
+    [Fact]
+    public void What_msb_cannot_honour_for_a_main_process_is_refused_naming_the_setting()
+    {
+        var plain = Resolve(new SandboxBuilder("svc").Image("redis:7").MainProcess(), Redis with { StopSignal = null });
+        Assert.Null(StartupCommand.KrunRefusal(plain, 0));
+        Assert.StartsWith("copy-in before the main process: msb (the krun engine)", StartupCommand.KrunRefusal(plain, 1), StringComparison.Ordinal);
+        Assert.StartsWith("main process keepVm: msb", StartupCommand.KrunRefusal(plain with { KeepVm = true }, 0), StringComparison.Ordinal);
+        Assert.StartsWith("stop_signal SIGINT: msb", StartupCommand.KrunRefusal(Resolve(new SandboxBuilder("svc").Image("redis:7").MainProcess(), Redis), 0), StringComparison.Ordinal);
+        Assert.StartsWith("stop_timeout: msb", StartupCommand.KrunRefusal(plain with { StopGraceSecs = 3 }, 0), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("SIGTERM", 15)]
     [InlineData("term", 15)]
