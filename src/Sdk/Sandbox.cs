@@ -158,7 +158,6 @@ public sealed partial class Sandbox : IAsyncDisposable
     private async Task StopCoreAsync(bool discard, CancellationToken cancellationToken)
     {
         if (_detached) return;
-        await _healthStop.CancelAsync().ConfigureAwait(false);
         if (Interlocked.Exchange(ref _stopped, 1) == 1)
         {
             await _process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
@@ -192,7 +191,6 @@ public sealed partial class Sandbox : IAsyncDisposable
     public async Task DetachAsync()
     {
         if (Interlocked.Exchange(ref _stopped, 1) == 1) return;
-        await _healthStop.CancelAsync().ConfigureAwait(false);
         await _agent.DisposeAsync().ConfigureAwait(false);
         _process.Detach();
         _detached = true;
@@ -232,7 +230,6 @@ public sealed partial class Sandbox : IAsyncDisposable
         finally
         {
             _lastWords.Dispose();
-            _healthStop.Dispose();
         }
     }
 

@@ -14,6 +14,7 @@ namespace Microsandbox;
 /// <param name="CreatedAt">When the row was written.</param>
 /// <param name="Labels">The sandbox's labels.</param>
 /// <param name="LogDirectory">Its log directory (<c>exec.log</c>, <c>runtime.log</c>, <c>console.log</c>).</param>
+/// <param name="Health">Its main process's health while it runs (<see cref="HealthStatus.None"/> without a health check or when stopped).</param>
 public sealed record SandboxInfo(
     string Name,
     SandboxStatus Status,
@@ -25,4 +26,5 @@ public sealed record SandboxInfo(
     IReadOnlyList<string> Ports,
     DateTime? CreatedAt,
     IReadOnlyDictionary<string, string> Labels,
-    string LogDirectory);
+    string LogDirectory,
+    HealthStatus Health);

@@ -155,7 +155,8 @@ public static class Sandboxes
         return new SandboxInfo(row.Name, row.Status, row.Ephemeral, image, last?.Pid,
             last?.Status == RunStatus.Running ? null : last?.ExitCode,
             last?.Status == RunStatus.Running ? null : last?.TerminationReason,
-            ports, row.CreatedAt, row.Labels, home.LogDirectory(row.Name));
+            ports, row.CreatedAt, row.Labels, home.LogDirectory(row.Name),
+            row.Status == SandboxStatus.Running ? HealthState.Read(home.LogDirectory(row.Name))?.Status ?? HealthStatus.None : HealthStatus.None);
     }
 
     private static MicrosandboxException NoSuch(string name) => new($"no sandbox named '{name}'");

@@ -12,6 +12,7 @@ internal static class SandboxJson
         pid = info.Pid,
         exit_code = info.ExitCode,
         termination_reason = info.TerminationReason?.ToString(),
+        health = info.Health == HealthStatus.None ? null : info.Health.ToString().ToLowerInvariant(),
         ports = info.Ports,
         labels = info.Labels,
         created_at = info.CreatedAt,

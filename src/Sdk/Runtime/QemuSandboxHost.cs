@@ -249,6 +249,7 @@ internal sealed class QemuSandboxHost
         StartParentWatchdog();
         StartPolicies(relay);
         await using var main = _launch.Startup is { } startup ? await StartMainProcessAsync(startup).ConfigureAwait(false) : null;
+        await using var health = _launch.Startup?.Healthcheck is { } check ? HealthMonitor.Start(_launch.AgentSock, check, _launch.LogDir, _log) : null;
 
         var ended = await Task.WhenAny(_stop.Task, qemuExit).ConfigureAwait(false);
         if (ended == qemuExit)
@@ -271,6 +272,7 @@ internal sealed class QemuSandboxHost
         }
 
         var reason = await _stop.Task.ConfigureAwait(false);
+        if (health is not null) await health.DisposeAsync().ConfigureAwait(false);
         if (main is not null)
         {
             // Ended by itself, or stopped here first (stop signal, grace, SIGKILL) unless nothing is kept anyway.

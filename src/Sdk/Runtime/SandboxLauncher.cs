@@ -191,12 +191,11 @@ internal static class SandboxLauncher
     }
 
     /// <summary>
-    /// Starts the health checks and runs the readiness waits. A failed wait stops the handle's own work; the caller
-    /// tears the sandbox down as after any failed create.
+    /// Runs the readiness waits. A failed wait stops the handle's own work; the caller tears the sandbox down as after
+    /// any failed create.
     /// </summary>
     private static async Task ReadyAsync(Sandbox sandbox, SandboxConfig config, StartupCommand? startup, ILogger logger, CancellationToken cancellationToken)
     {
-        if (startup is not null && config.Healthcheck is { IsDisabled: false } check) sandbox.StartHealthChecks(check);
         try
         {
             await WaitRunner.RunAsync(sandbox, config.Waits, logger, cancellationToken).ConfigureAwait(false);

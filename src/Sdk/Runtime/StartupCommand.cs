@@ -28,6 +28,10 @@ public sealed record StartupCommand
     [JsonPropertyName("stop_grace_secs")] public double StopGraceSecs { get; init; } = 10;
     /// <summary>Keep the VM running after the main process ended (its exit is still recorded and logged).</summary>
     [JsonPropertyName("keep_vm")] public bool KeepVm { get; init; }
+    /// <summary>The main process's health check, run by the sandbox process; null: none.</summary>
+    [JsonPropertyName("healthcheck")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public StartupHealthcheck? Healthcheck { get; init; }
     /// <summary>Host files and trees copied into the guest, in order, before the main process starts.</summary>
     [JsonPropertyName("files")] public IReadOnlyList<StartupFile> Files { get; init; } = [];
 
@@ -40,6 +44,7 @@ public sealed record StartupCommand
         : startup.KeepVm ? "main process keepVm: msb (the krun engine) stops the VM when its startup command ends; use the qemu engine"
         : startup.StopSignal != 15 ? $"stop_signal {Host.Signals.Name(startup.StopSignal)}: msb (the krun engine) stops a startup command its own way; use the qemu engine or the default SIGTERM"
         : startup.StopGraceSecs != SandboxConfig.DefaultStopTimeout.TotalSeconds ? "stop_timeout: msb (the krun engine) has no grace period for a startup command; use the qemu engine or the default 10 s"
+        : startup.Healthcheck is not null ? "healthcheck: msb (the krun engine) runs no health checks; use the qemu engine, or Wait.ForCommand for readiness"
         : null;
 
     /// <summary>
@@ -69,6 +74,9 @@ public sealed record StartupCommand
             StopSignal = signal,
             StopGraceSecs = config.StopTimeout.TotalSeconds,
             KeepVm = config.KeepVmAfterMainProcess,
+            Healthcheck = config.Healthcheck is { IsDisabled: false } check
+                ? new StartupHealthcheck(check.Argv(runtime.Shell ?? "/bin/sh")!, check.Interval.TotalSeconds, check.Timeout.TotalSeconds, check.StartPeriod.TotalSeconds, check.Retries)
+                : null,
         };
     }
 }
@@ -85,3 +93,16 @@ public sealed record StartupFile(
     [property: JsonPropertyName("mode")] uint? Mode,
     [property: JsonPropertyName("uid")] uint? Uid,
     [property: JsonPropertyName("gid")] uint? Gid);
+
+/// <summary>A health check as the sandbox process runs it (Docker's HEALTHCHECK, the command already resolved).</summary>
+/// <param name="Test">The check's argv (<c>CMD-SHELL</c> already wrapped in the sandbox's shell).</param>
+/// <param name="IntervalSecs">Time between checks.</param>
+/// <param name="TimeoutSecs">Time one check may take.</param>
+/// <param name="StartPeriodSecs">Time after start during which failures do not count.</param>
+/// <param name="Retries">Consecutive failures that make the main process unhealthy.</param>
+public sealed record StartupHealthcheck(
+    [property: JsonPropertyName("test")] IReadOnlyList<string> Test,
+    [property: JsonPropertyName("interval_secs")] double IntervalSecs,
+    [property: JsonPropertyName("timeout_secs")] double TimeoutSecs,
+    [property: JsonPropertyName("start_period_secs")] double StartPeriodSecs,
+    [property: JsonPropertyName("retries")] int Retries);

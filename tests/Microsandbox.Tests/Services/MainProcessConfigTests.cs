@@ -101,6 +101,7 @@ public sealed class MainProcessConfigTests
         Assert.StartsWith("main process keepVm: msb", StartupCommand.KrunRefusal(plain with { KeepVm = true }, 0), StringComparison.Ordinal);
         Assert.StartsWith("stop_signal SIGINT: msb", StartupCommand.KrunRefusal(Resolve(new SandboxBuilder("svc").Image("redis:7").MainProcess(), Redis), 0), StringComparison.Ordinal);
         Assert.StartsWith("stop_timeout: msb", StartupCommand.KrunRefusal(plain with { StopGraceSecs = 3 }, 0), StringComparison.Ordinal);
+        Assert.StartsWith("healthcheck: msb", StartupCommand.KrunRefusal(plain with { Healthcheck = new StartupHealthcheck(["true"], 1, 1, 0, 3) }, 0), StringComparison.Ordinal);
     }
 
     [Theory]

@@ -111,10 +111,14 @@ public sealed class WaitTests(ITestOutputHelper output)
         Assert.Equal(HealthStatus.Healthy, sb.Health);
         // Past the first success the start period no longer shields failures (Docker's rule).
 
+        // Checked by the sandbox process: every reader sees the same state.
+        Assert.Equal(HealthStatus.Healthy, (await Sandboxes.InspectAsync(sb.Name, VmEnvironment.Options(), Ct))!.Health);
+
         await sb.ShellAsync("rm /tmp/healthy", Ct);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         cts.CancelAfter(TimeSpan.FromSeconds(30));
         while (sb.Health != HealthStatus.Unhealthy) await Task.Delay(100, cts.Token);
+        Assert.Equal(HealthStatus.Unhealthy, (await Sandboxes.InspectAsync(sb.Name, VmEnvironment.Options(), Ct))!.Health);
     }
 
     [Fact]
