@@ -43,9 +43,15 @@ public static class KrunDiagnostics
             return $"msb accepted the launch and entered the VM, but libkrun could not open KVM ({KvmOpenFailedMarker}){code}: " +
                    $"{kvm.Reason}. libkrun needs hardware virtualisation; use the QEMU engine here (EngineKind.Qemu or EngineKind.Auto).";
         }
-        var reached = log.Contains(EnteringVmMarker, StringComparison.Ordinal)
-            ? "msb entered the VM and then stopped"
-            : "msb stopped before entering the VM";
+        bool entered = log.Contains(EnteringVmMarker, StringComparison.Ordinal);
+        if (entered && !kvm.Usable && exitCode is not 0)
+        {
+            // Without VT-x/AMD-V the guest sometimes runs a few instructions before KVM gives up without an internal
+            // error in the log: the cause is the same.
+            return $"msb entered the VM and then stopped{code} on a host without usable CPU virtualisation (VT-x/AMD-V) — {kvm.Reason}. " +
+                   $"libkrun needs hardware virtualisation; use the QEMU engine here (EngineKind.Qemu or EngineKind.Auto); runtime.log: {Tail(log, 8)}";
+        }
+        var reached = entered ? "msb entered the VM and then stopped" : "msb stopped before entering the VM";
         return $"{reached}{code}; runtime.log: {Tail(log, 8)}";
     }
 
