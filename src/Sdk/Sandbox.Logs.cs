@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Microsandbox.Runtime;
 
 namespace Microsandbox;
@@ -11,23 +10,14 @@ public sealed partial class Sandbox
     /// </summary>
     /// <param name="options">Time window, tail and sources; default: all of the program's own output.</param>
     /// <param name="cancellationToken">Stops the read.</param>
-    public Task<IReadOnlyList<LogEntry>> GetLogsAsync(LogOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        var filter = options ?? new LogOptions();
-        return Task.Run(() => filter.Apply(ExecLog.ReadAll(LogDirectory)), cancellationToken);
-    }
+    public Task<IReadOnlyList<LogEntry>> GetLogsAsync(LogOptions? options = null, CancellationToken cancellationToken = default) =>
+        ExecLog.ReadAsync(LogDirectory, options, cancellationToken);
 
     /// <summary>
     /// The main process's output lines as they are written: those already kept first, then each new one, until the
     /// sandbox stops (and every line is read) or <paramref name="cancellationToken"/> is cancelled.
     /// <see cref="LogOptions.Tail"/> does not apply to a follow.
     /// </summary>
-    public async IAsyncEnumerable<LogEntry> FollowLogsAsync(LogOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
-    {
-        var filter = options ?? new LogOptions();
-        await foreach (var entry in ExecLog.FollowAsync(LogDirectory, () => _process.HasExited, cancellationToken).ConfigureAwait(false))
-        {
-            if (filter.Includes(entry)) yield return entry;
-        }
-    }
+    public IAsyncEnumerable<LogEntry> FollowLogsAsync(LogOptions? options = null, CancellationToken cancellationToken = default) =>
+        ExecLog.FollowAsync(LogDirectory, () => _process.HasExited, options, cancellationToken);
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using Microsandbox.Runtime;
 using Microsandbox.Spawn;
 using Microsandbox.Spec;
@@ -109,24 +108,14 @@ public static class Sandboxes
     }
 
     /// <summary>A sandbox's main-process log lines (see <see cref="Sandbox.GetLogsAsync(LogOptions?, CancellationToken)"/>).</summary>
-    public static Task<IReadOnlyList<LogEntry>> GetLogsAsync(string name, LogOptions? logOptions = null, SandboxOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        var dir = LogDirectory(name, options);
-        var filter = logOptions ?? new LogOptions();
-        return Task.Run(() => filter.Apply(ExecLog.ReadAll(dir)), cancellationToken);
-    }
+    public static Task<IReadOnlyList<LogEntry>> GetLogsAsync(string name, LogOptions? logOptions = null, SandboxOptions? options = null, CancellationToken cancellationToken = default) =>
+        ExecLog.ReadAsync(LogDirectory(name, options), logOptions, cancellationToken);
 
     /// <summary>A sandbox's log lines as they are written, until it stops (see <see cref="Sandbox.FollowLogsAsync"/>).</summary>
-    public static async IAsyncEnumerable<LogEntry> FollowLogsAsync(string name, LogOptions? logOptions = null, SandboxOptions? options = null,
-        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public static IAsyncEnumerable<LogEntry> FollowLogsAsync(string name, LogOptions? logOptions = null, SandboxOptions? options = null, CancellationToken cancellationToken = default)
     {
         var home = Home(options);
-        var dir = LogDirectory(name, options);
-        var filter = logOptions ?? new LogOptions();
-        await foreach (var entry in ExecLog.FollowAsync(dir, () => !LifecycleLock.IsHeld(home, name), cancellationToken).ConfigureAwait(false))
-        {
-            if (filter.Includes(entry)) yield return entry;
-        }
+        return ExecLog.FollowAsync(LogDirectory(name, options), () => !LifecycleLock.IsHeld(home, name), logOptions, cancellationToken);
     }
 
     private static string LogDirectory(string name, SandboxOptions? options)

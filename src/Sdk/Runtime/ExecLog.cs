@@ -32,6 +32,24 @@ internal static class ExecLog
         if (File.Exists(current)) yield return current;
     }
 
+    /// <summary>The entries <paramref name="options"/> selects (default: the program's own output), oldest first.</summary>
+    public static Task<IReadOnlyList<LogEntry>> ReadAsync(string logDir, LogOptions? options, CancellationToken cancellationToken)
+    {
+        var filter = options ?? new LogOptions();
+        return Task.Run(() => filter.Apply(ReadAll(logDir)), cancellationToken);
+    }
+
+    /// <summary><see cref="FollowAsync(string, Func{bool}, CancellationToken)"/>, keeping what <paramref name="options"/> selects.</summary>
+    public static async IAsyncEnumerable<LogEntry> FollowAsync(string logDir, Func<bool> ended, LogOptions? options,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var filter = options ?? new LogOptions();
+        await foreach (var entry in FollowAsync(logDir, ended, cancellationToken).ConfigureAwait(false))
+        {
+            if (filter.Includes(entry)) yield return entry;
+        }
+    }
+
     /// <summary>Every entry, oldest first; lines that are not entries (a torn last line) are skipped.</summary>
     public static List<LogEntry> ReadAll(string logDir) => [.. Files(logDir).SelectMany(ReadFile)];
 

@@ -63,24 +63,7 @@ public sealed class FreshMachineTests(PackedFeed feed, ITestOutputHelper output)
     public async Task A_module_consumer_runs_redis_through_its_fixture_from_a_local_image()
     {
         VmEnvironment.RequireVm();
-        var project = feed.NewProjectDirectory("modules");
-        File.WriteAllText(Path.Combine(project, "Consumer.Tests.csproj"), $"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <TargetFramework>net10.0</TargetFramework>
-                <OutputType>Exe</OutputType>
-                <IsTestProject>true</IsTestProject>
-                <Nullable>enable</Nullable>
-                <ImplicitUsings>enable</ImplicitUsings>
-              </PropertyGroup>
-              <ItemGroup>
-                <PackageReference Include="Microsandbox.Xunit" Version="{feed.Version}" />
-                <PackageReference Include="xunit.v3" Version="3.2.2" />
-                <PackageReference Include="xunit.runner.visualstudio" Version="3.1.5" />
-                <PackageReference Include="Microsoft.NET.Test.Sdk" Version="18.11.0" />
-              </ItemGroup>
-            </Project>
-            """);
+        var project = NewXunitConsumer("modules");
         File.WriteAllText(Path.Combine(project, "RedisTests.cs"), """
             using Microsandbox.Modules;
             using Microsandbox.Xunit;
@@ -228,10 +211,10 @@ public sealed class FreshMachineTests(PackedFeed feed, ITestOutputHelper output)
     private Task<(int ExitCode, string Output)> RunAsync(string directory, string[] arguments, Dictionary<string, string> environment) =>
         Dotnet.RunAsync(directory, arguments, environment, Limit, PackedFeed.RemovedVariables);
 
-    // The README's example, as a user would paste it, checking the guest kernel against the package's.
-    private string WriteXunitConsumer()
+    /// <summary>A fresh xUnit v3 test project referencing Microsandbox.Xunit from the feed, as a user would write it.</summary>
+    private string NewXunitConsumer(string kind)
     {
-        var project = feed.NewProjectDirectory("xunit");
+        var project = feed.NewProjectDirectory(kind);
         File.WriteAllText(Path.Combine(project, "Consumer.Tests.csproj"), $"""
             <Project Sdk="Microsoft.NET.Sdk">
               <PropertyGroup>
@@ -249,6 +232,13 @@ public sealed class FreshMachineTests(PackedFeed feed, ITestOutputHelper output)
               </ItemGroup>
             </Project>
             """);
+        return project;
+    }
+
+    // The README's example, as a user would paste it, checking the guest kernel against the package's.
+    private string WriteXunitConsumer()
+    {
+        var project = NewXunitConsumer("xunit");
         File.WriteAllText(Path.Combine(project, "KernelTests.cs"), """
             using Microsandbox;
             using Microsandbox.Xunit;
