@@ -47,6 +47,7 @@ extern agent_config_t g_config;
  * success, -1 with err filled on failure. `in` keeps bytes read past the
  * frames consumed here. */
 int boot_run(int port_fd, buf_t *in, char *err, size_t errlen);
+int boot_resume(const cb_item *p, char *err, size_t errlen);
 /* Moves the built-in image (initramfs /rootfs) into the tmpfs that becomes the root, ahead of the bootstrap. */
 void boot_prepare_initramfs_root(void);
 

@@ -326,6 +326,17 @@ static int parse_bootstrap(const cb_item *b, bootstrap_t *bs)
             if (req_abs_path(br, "device", &bs->root_device, "bootstrap block-root device") < 0 ||
                 opt_str(br, "fstype", &bs->root_fstype, "bootstrap block-root fstype") < 0)
                 return -1;
+            /* QEMU-engine extension: the disk read-only under a tmpfs overlay, so every guest write lives in guest
+             * RAM and a memory snapshot holds the whole writable state (ready-state templates). */
+            const cb_item *up = cb_get(br, "upper");
+            if (!cb_is_nil(up)) {
+                if (up->type != CB_MAP || req_str(up, "kind", &bs->upper_kind, "bootstrap upper kind") < 0)
+                    return fail("bootstrap block-root upper must be a map with a kind");
+                if (strcmp(bs->upper_kind, "tmpfs") != 0)
+                    return fail("bootstrap disk-image upper kind must be tmpfs, got %s", bs->upper_kind);
+                if (opt_u32(up, "size_mib", &bs->upper_have_size, &bs->upper_size_mib, "bootstrap upper size_mib") < 0)
+                    return -1;
+            }
         } else if (!strcmp(bs->root_kind, "oci-erofs")) {
             if (req_abs_path(br, "lower", &bs->erofs_lower, "bootstrap EROFS lower device") < 0)
                 return -1;
@@ -782,19 +793,26 @@ static int mount_root(const bootstrap_t *bs)
     }
     if (g_root_prepared && g_root_prepare_error[0])
         return fail("%s", g_root_prepare_error);
-    if (bs->root_kind && !strcmp(bs->root_kind, "disk-image")) {
+    if (bs->root_kind && !strcmp(bs->root_kind, "disk-image") && !bs->upper_kind) {
         if (resolve_block(bs->root_device, dev, sizeof(dev)) < 0 ||
             mount_block(dev, "/newroot", bs->root_fstype, 0, 0) < 0)
             return -1;
-    } else if (bs->root_kind && !strcmp(bs->root_kind, "oci-erofs")) {
+    } else if (bs->root_kind && (!strcmp(bs->root_kind, "oci-erofs") || !strcmp(bs->root_kind, "disk-image"))) {
         mkdir_p("/run/msb-rootfs/lower", 0755);
         mkdir_p("/run/msb-rootfs/upperfs", 0755);
-        if (resolve_block(bs->erofs_lower, dev, sizeof(dev)) < 0)
-            return -1;
-        modules_load_group("erofs");
-        modules_load_group("overlay");
-        if (mount(dev, "/run/msb-rootfs/lower", "erofs", MS_RDONLY, NULL) < 0)
-            return fail("mount %s at /run/msb-rootfs/lower: %s", dev, strerror(errno));
+        if (!strcmp(bs->root_kind, "disk-image")) {
+            if (resolve_block(bs->root_device, dev, sizeof(dev)) < 0 ||
+                mount_block(dev, "/run/msb-rootfs/lower", bs->root_fstype, MS_RDONLY, 1) < 0)
+                return -1;
+            modules_load_group("overlay");
+        } else {
+            if (resolve_block(bs->erofs_lower, dev, sizeof(dev)) < 0)
+                return -1;
+            modules_load_group("erofs");
+            modules_load_group("overlay");
+            if (mount(dev, "/run/msb-rootfs/lower", "erofs", MS_RDONLY, NULL) < 0)
+                return fail("mount %s at /run/msb-rootfs/lower: %s", dev, strerror(errno));
+        }
         if (!strcmp(bs->upper_kind, "device")) {
             char udev[300];
             if (resolve_block(bs->upper_device, udev, sizeof(udev)) < 0)
@@ -1094,10 +1112,22 @@ static int apply_user_mounts(bootstrap_t *bs)
 /* ------------------------------------------------------------------ */
 /* hostname, hosts, tmp, profile                                        */
 
+/* What /etc/hosts was written from, kept so a guest resumed from a ready-state template can take a new name. */
+static char *g_hosts_alias;
+static int g_hosts_have_net;
+static net_config_t g_hosts_net;
+
 static int apply_hostname(const bootstrap_t *bs)
 {
     char hosts[2048];
     const char *h = bs->hostname;
+    if (bs->host_alias != g_hosts_alias) {
+        free(g_hosts_alias);
+        g_hosts_alias = bs->host_alias ? xstrdup(bs->host_alias) : NULL;
+    }
+    g_hosts_have_net = bs->have_net;
+    if (&bs->net != &g_hosts_net)
+        g_hosts_net = bs->net;
     size_t o = 0;
     if (h)
         o += (size_t)snprintf(hosts + o, sizeof(hosts) - o,
@@ -1298,5 +1328,34 @@ int boot_run(int port_fd, buf_t *in, char *err, size_t errlen)
 out:
     cb_free(b);
     proto_msg_free(&m);
+    return rc;
+}
+
+/* msb.snapshot.resume: the guest was restored from a ready-state template (saved after its main process became
+ * ready). It takes the clone's identity: wall clock, fresh entropy (as a restored bootstrap does) and its own
+ * hostname, with /etc/hosts rewritten as the bootstrap wrote it. */
+int boot_resume(const cb_item *p, char *err, size_t errlen)
+{
+    g_err = err;
+    g_errlen = errlen;
+    err[0] = 0;
+    if (apply_restore_fields(p) < 0)
+        return -1;
+    const cb_item *h = cb_get(p, "hostname");
+    if (cb_is_nil(h))
+        return 0;
+    bootstrap_t bs;
+    memset(&bs, 0, sizeof(bs));
+    if (opt_str(p, "hostname", &bs.hostname, "resume hostname") < 0)
+        return -1;
+    if (!bs.hostname || !bs.hostname[0]) {
+        free(bs.hostname);
+        return fail("resume hostname must be non-empty");
+    }
+    bs.host_alias = g_hosts_alias;
+    bs.have_net = g_hosts_have_net;
+    bs.net = g_hosts_net;
+    int rc = apply_hostname(&bs);
+    free(bs.hostname);
     return rc;
 }

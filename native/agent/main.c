@@ -445,6 +445,57 @@ static void handle_clock_sync(const cb_item *p)
         logmsg("clock sync: %s", strerror(errno));
 }
 
+static void dispatch(msg_t *m);
+static void send_ready(void);
+
+/* The serve loop's input buffer: a snapshot's quiesce reads its resume frame into it. */
+static buf_t *g_in;
+
+/* msb.snapshot.prepare (QEMU engine, native/CONTRACT.md): the host is about to save this guest as a ready-state
+ * template. Everything queued for the host is flushed, msb.snapshot.prepared is the last frame written, and nothing
+ * else is read from or written to the port (exec output waits in its pipes) until msb.snapshot.resume. In a restored
+ * clone that frame comes from the clone's own host, so both directions restart on a frame boundary. */
+static void handle_snapshot_prepare(uint32_t id)
+{
+    port_flush_blocking(g_port, mono_ns() + 5000000000ull);
+    send_empty(id, T_SNAPSHOT_PREPARED);
+    if (port_flush_blocking(g_port, mono_ns() + 5000000000ull) < 0)
+        logmsg("snapshot: could not flush msb.snapshot.prepared");
+    for (;;) {
+        msg_t m;
+        char err[256];
+        int r = port_read_frame(g_port, g_in, &m, mono_ns() + 3600ull * 1000000000ull, err, sizeof(err));
+        if (r == 0)
+            continue;
+        if (r < 0) {
+            logmsg("snapshot: %s; dropping buffered input", err);
+            g_in->len = 0;
+            continue;
+        }
+        if (!strcmp(m.type, T_SHUTDOWN)) {
+            dispatch(&m); /* powers off */
+        } else if (!strcmp(m.type, T_SNAPSHOT_RESUME)) {
+            char cerr[200], rerr[300];
+            cb_item *p = proto_payload(&m, cerr, sizeof(cerr));
+            int ok = p && p->type == CB_MAP && boot_resume(p, rerr, sizeof(rerr)) == 0;
+            if (!ok) {
+                send_core_error(m.id, "invalid_payload", p ? rerr : cerr, T_SNAPSHOT_RESUME);
+                port_flush_blocking(g_port, mono_ns() + 1000000000ull);
+            }
+            cb_free(p);
+            proto_msg_free(&m);
+            if (ok) {
+                send_ready();
+                return;
+            }
+            continue;
+        } else {
+            logmsg("snapshot: %s received while waiting for msb.snapshot.resume; dropped", m.type);
+        }
+        proto_msg_free(&m);
+    }
+}
+
 static void dispatch(msg_t *m)
 {
     int gen = proto_type_generation(m->type);
@@ -517,6 +568,8 @@ static void dispatch(msg_t *m)
         uint64_t a, b;
         if (cb_as_u64(cb_get(p, "id_start"), &a) == 0 && cb_as_u64(cb_get(p, "id_end_exclusive"), &b) == 0)
             fs_close_owner_range((uint32_t)a, (uint32_t)b);
+    } else if (!strcmp(t, T_SNAPSHOT_PREPARE)) {
+        handle_snapshot_prepare(m->id);
     } else if (!strcmp(t, T_TCP_CONNECT)) {
         buf_t b;
         buf_init(&b);
@@ -563,6 +616,7 @@ static int is_mountpoint(const char *path)
 
 static void serve(buf_t *in)
 {
+    g_in = in;
     uint8_t tmp[65536];
     uint64_t next_hb = mono_ns() + 1000000000ull;
     uint64_t recheck_at = 0;

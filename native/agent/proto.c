@@ -41,6 +41,9 @@ static const struct {
     {T_TCP_CLOSED, FLAG_TERMINAL, 4},
     {T_TCP_FAILED, FLAG_TERMINAL, 4},
     {T_BOOTSTRAP, 0, 7},
+    {T_SNAPSHOT_PREPARE, 0, 7},
+    {T_SNAPSHOT_PREPARED, 0, 7},
+    {T_SNAPSHOT_RESUME, 0, 7},
 };
 
 uint8_t proto_flags_for(const char *type)

@@ -54,6 +54,10 @@
 #define T_TCP_CLOSED "core.tcp.closed"
 #define T_TCP_FAILED "core.tcp.failed"
 #define T_BOOTSTRAP "core.bootstrap"
+/* QEMU-engine extensions (not upstream's): a ready-state snapshot's quiesce and resume (native/CONTRACT.md). */
+#define T_SNAPSHOT_PREPARE "msb.snapshot.prepare"
+#define T_SNAPSHOT_PREPARED "msb.snapshot.prepared"
+#define T_SNAPSHOT_RESUME "msb.snapshot.resume"
 
 /* Flags a message type must carry (upstream MessageType::flags). */
 uint8_t proto_flags_for(const char *type);

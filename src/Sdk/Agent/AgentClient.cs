@@ -307,6 +307,26 @@ public sealed partial class AgentClient : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Routes the frames of an exec session this connection did not start (one already running in a guest resumed
+    /// from a ready-state template) to a new handle; its stdin is treated as closed.
+    /// </summary>
+    internal ExecSession AdoptExecSession(uint id, string command)
+    {
+        if (id < IdStart || id >= IdEndExclusive)
+            throw new ArgumentOutOfRangeException(nameof(id), $"session {id} is outside this connection's id range [{IdStart}, {IdEndExclusive})");
+        AgentSession session;
+        lock (_routesLock)
+        {
+            ThrowIfClosed();
+            if (_routes.ContainsKey(id)) throw new InvalidOperationException($"session {id} is already routed");
+            session = new AgentSession(id, _options.ExecBufferFrames);
+            _routes[id] = session;
+            if (_nextId == id) _nextId = id + 1 >= IdEndExclusive ? Math.Max(1u, IdStart) : id + 1;
+        }
+        return new ExecSession(this, session, command, stdinClosed: true);
+    }
+
     /// <summary>Stops routing frames for a session and frees its id.</summary>
     internal void CloseSession(AgentSession session)
     {

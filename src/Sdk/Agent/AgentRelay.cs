@@ -36,6 +36,10 @@ public sealed partial class AgentRelay : IAsyncDisposable
     private long _lastGuestFrameTicks;
     private int _started;
     private int _disposed;
+    // Held by the guest writer for each frame, and by a snapshot from its quiesce until the guest's resume.
+    private readonly SemaphoreSlim _guestWriteGate = new(1, 1);
+    private TaskCompletionSource? _snapshotPrepared;
+    private TaskCompletionSource<byte[]>? _snapshotResumed;
 
     /// <summary>Creates a relay over <paramref name="guest"/> (which it owns and disposes) serving <paramref name="socketPath"/>.</summary>
     public AgentRelay(Stream guest, string socketPath, AgentRelayOptions? options = null)
@@ -108,15 +112,25 @@ public sealed partial class AgentRelay : IAsyncDisposable
     /// </summary>
     /// <exception cref="AgentProtocolException">No <c>core.ready</c> within <see cref="AgentRelayOptions.ReadyTimeout"/>, or a malformed frame.</exception>
     /// <exception cref="AgentConnectionException">The guest channel closed first.</exception>
-    public async Task<Ready> WaitReadyAsync(GuestBootstrap? bootstrap = null, CancellationToken cancellationToken = default)
+    public Task<Ready> WaitReadyAsync(GuestBootstrap? bootstrap = null, CancellationToken cancellationToken = default) =>
+        HandshakeAsync(bootstrap is null ? null : AgentMessage.Create(0, bootstrap).ToWireBytes(), cancellationToken);
+
+    /// <summary>
+    /// The handshake of a guest restored from a ready-state template: it waits for <c>msb.snapshot.resume</c> (its new
+    /// identity), not for a bootstrap, and answers with <c>core.ready</c>.
+    /// </summary>
+    internal Task<Ready> WaitResumedAsync(SnapshotResume resume, CancellationToken cancellationToken = default) =>
+        HandshakeAsync(AgentMessage.Create(0, resume).ToWireBytes(), cancellationToken);
+
+    private async Task<Ready> HandshakeAsync(byte[]? firstFrame, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
         timeout.CancelAfter(_options.ReadyTimeout);
         try
         {
-            if (bootstrap is not null)
+            if (firstFrame is not null)
             {
-                await WriteGuestDirectAsync(AgentMessage.Create(0, bootstrap).ToWireBytes(), timeout.Token);
+                await WriteGuestDirectAsync(firstFrame, timeout.Token);
             }
 
             while (true)
@@ -136,6 +150,8 @@ public sealed partial class AgentRelay : IAsyncDisposable
                         InitContext = message.ReadPayload<InitResolved>();
                         await WriteGuestDirectAsync(AgentMessage.Create(0, new InitAck()).ToWireBytes(), timeout.Token);
                         break;
+                    case MessageType.CoreError when message.Id == 0:
+                        throw AgentClient.CoreErrorException(message);
                     default:
                         LogDiscardedBeforeReady(_logger, message.Type, message.Id);
                         break;
@@ -207,10 +223,18 @@ public sealed partial class AgentRelay : IAsyncDisposable
         {
             await foreach (var wire in _toGuest.Reader.ReadAllAsync(_stop.Token))
             {
-                await _guest.WriteAsync(wire, _stop.Token);
-                if (!_toGuest.Reader.TryPeek(out _))
+                await _guestWriteGate.WaitAsync(_stop.Token);
+                try
                 {
-                    await _guest.FlushAsync(_stop.Token);
+                    await _guest.WriteAsync(wire, _stop.Token);
+                    if (!_toGuest.Reader.TryPeek(out _))
+                    {
+                        await _guest.FlushAsync(_stop.Token);
+                    }
+                }
+                finally
+                {
+                    _guestWriteGate.Release();
                 }
             }
         }
@@ -237,6 +261,11 @@ public sealed partial class AgentRelay : IAsyncDisposable
                     Touch(ref _lastActivityTicks);
                 }
 
+                if (id == 0 && InterceptSnapshotFrame(wire))
+                {
+                    continue;
+                }
+
                 await RouteToClientAsync(wire, id, flags);
             }
 
@@ -253,6 +282,117 @@ public sealed partial class AgentRelay : IAsyncDisposable
         }
 
         OnGuestClosed();
+    }
+
+    // The guest's side of a ready-state snapshot: its prepared answer, then the core.ready (or core.error) its resume gets.
+    private bool InterceptSnapshotFrame(byte[] wire)
+    {
+        var type = AgentMessage.PeekType(wire.AsMemory(9));
+        if (type == SnapshotMessageType.Prepared && _snapshotPrepared is { } prepared)
+        {
+            prepared.TrySetResult();
+            return true;
+        }
+        if (type is MessageType.Ready or MessageType.CoreError && _snapshotResumed is { } resumed)
+        {
+            resumed.TrySetResult(wire);
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Quiesces the guest for a ready-state snapshot: client frames are held back, the guest flushes its output and
+    /// answers <c>msb.snapshot.prepared</c>, after which it neither reads nor writes until <see cref="ResumeGuestAsync"/>.
+    /// </summary>
+    internal async Task QuiesceGuestAsync(CancellationToken cancellationToken)
+    {
+        await _guestWriteGate.WaitAsync(cancellationToken);
+        try
+        {
+            var prepared = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _snapshotPrepared = prepared;
+            await _guest.WriteAsync(AgentMessage.Create(0, new SnapshotPrepare()).ToWireBytes(), cancellationToken);
+            await _guest.FlushAsync(cancellationToken);
+            await prepared.Task.WaitAsync(TimeSpan.FromSeconds(10), cancellationToken);
+        }
+        catch (Exception e)
+        {
+            _snapshotPrepared = null;
+            _guestWriteGate.Release();
+            if (e is TimeoutException) throw new AgentProtocolException("the guest agent did not answer msb.snapshot.prepare within 10 s");
+            throw;
+        }
+        finally
+        {
+            _snapshotPrepared = null;
+        }
+    }
+
+    /// <summary>Ends a quiesce: the guest takes <paramref name="resume"/> (clock, entropy, hostname), answers <c>core.ready</c>, and client frames flow again.</summary>
+    internal async Task ResumeGuestAsync(SnapshotResume resume, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var resumed = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _snapshotResumed = resumed;
+            await _guest.WriteAsync(AgentMessage.Create(0, resume).ToWireBytes(), cancellationToken);
+            await _guest.FlushAsync(cancellationToken);
+            var wire = await resumed.Task.WaitAsync(TimeSpan.FromSeconds(10), cancellationToken);
+            var message = AgentMessage.FromRawFrame(new RawFrame(0, wire[8], wire.AsMemory(9)));
+            if (message.Type == MessageType.CoreError) throw AgentClient.CoreErrorException(message);
+        }
+        catch (TimeoutException)
+        {
+            throw new AgentProtocolException("the guest agent did not answer msb.snapshot.resume within 10 s");
+        }
+        finally
+        {
+            _snapshotResumed = null;
+            _guestWriteGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Saves the sandbox as a ready-state template when a client sends <c>msb.snapshot.save</c> (the sandbox process
+    /// sets it; without it the request is refused).
+    /// </summary>
+    internal Func<CancellationToken, Task<SnapshotSaved>>? SaveSnapshot { get; set; }
+
+    /// <summary>
+    /// Connects a client inside this process in a chosen <paramref name="slot"/>, so its correlation ids are the same
+    /// in every run: a ready-state clone adopts the main process's session by its id.
+    /// </summary>
+    internal Stream ConnectInProcess(uint slot)
+    {
+        var (ours, theirs) = Host.Libc.SocketPair();
+        var client = new RelayClient(slot, ours, _options.ClientQueueFrames);
+        lock (_clientsLock)
+        {
+            if (!_clients.TryAdd(slot, client))
+            {
+                ours.Dispose();
+                theirs.Dispose();
+                throw new InvalidOperationException($"relay slot {slot} is taken");
+            }
+        }
+        _ = Task.Run(() => ServeClientAsync(client));
+        return new NetworkStream(theirs, ownsSocket: true);
+    }
+
+    private async Task AnswerSnapshotSaveAsync(RelayClient client, uint id, CancellationToken cancellationToken)
+    {
+        byte[] reply;
+        try
+        {
+            var save = SaveSnapshot ?? throw new MicrosandboxException("this sandbox cannot save a ready-state snapshot (no ready-state template was asked for at launch)");
+            reply = AgentMessage.Create(id, await save(cancellationToken)).ToWireBytes();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            reply = AgentMessage.Create(id, new CoreError("snapshot_failed", e.Message, SnapshotMessageType.Save)).ToWireBytes();
+        }
+        await client.Outbox.Writer.WriteAsync(reply, cancellationToken);
     }
 
     private async Task RouteToClientAsync(byte[] wire, uint id, byte flags)
@@ -383,6 +523,12 @@ public sealed partial class AgentRelay : IAsyncDisposable
                     {
                         client.ActiveExecSessions.Add(id);
                     }
+                }
+
+                if (type == SnapshotMessageType.Save)
+                {
+                    await AnswerSnapshotSaveAsync(client, id, stop.Token);
+                    continue;
                 }
 
                 if ((flags & FrameFlags.Shutdown) != 0)

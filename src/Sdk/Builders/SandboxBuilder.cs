@@ -213,6 +213,15 @@ public sealed class SandboxBuilder
     public SandboxBuilder PublishExposedPorts() => With(_config with { PublishExposedPorts = true });
 
     /// <summary>
+    /// QEMU engine: the first sandbox of this shape is saved once its main process runs and the waits hold (a
+    /// ready-state template, paused for the save); every later one resumes from it with the service already ready,
+    /// its own hostname, clock, entropy and published ports, and none of another clone's writes. The guest's writes
+    /// live in its RAM (the root disk is read-only under a tmpfs overlay), so the sandbox needs the memory for them.
+    /// Needs a main process; refused with host mounts or volumes (their state is outside the guest) and under libkrun.
+    /// </summary>
+    public SandboxBuilder ReadyStateSnapshot(bool enabled = true) => With(_config with { ReadyStateSnapshot = enabled });
+
+    /// <summary>
     /// Copies a host file or directory into the guest at <paramref name="guestPath"/> before the main process starts
     /// (before create returns, without one), with <paramref name="mode"/> for files (default: the host file's) and
     /// owner <paramref name="uid"/>:<paramref name="gid"/> (default root).

@@ -85,6 +85,12 @@ public sealed record SandboxConfig
     /// </summary>
     public bool PublishExposedPorts { get; init; }
 
+    /// <summary>
+    /// QEMU engine: resume from a ready-state template of this shape (the guest saved after its main process started
+    /// and the waits held) when there is one; otherwise boot cold and save one once the waits hold. Transient.
+    /// </summary>
+    public bool ReadyStateSnapshot { get; init; }
+
     /// <summary>Boot the existing, stopped sandbox of this name again (its row, logs and volumes kept). Transient.</summary>
     internal bool RestartExisting { get; init; }
 

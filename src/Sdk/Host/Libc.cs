@@ -189,6 +189,18 @@ internal static unsafe partial class Libc
         return fd;
     }
 
+    [LibraryImport(Lib, SetLastError = true)]
+    private static partial int socketpair(int domain, int type, int protocol, int* sv);
+
+    /// <summary>A connected pair of unix stream sockets (close-on-exec), as sockets the caller owns.</summary>
+    public static (System.Net.Sockets.Socket, System.Net.Sockets.Socket) SocketPair()
+    {
+        int* sv = stackalloc int[2];
+        Check(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), "socketpair");
+        return (new System.Net.Sockets.Socket(new System.Net.Sockets.SafeSocketHandle(sv[0], ownsHandle: true)),
+                new System.Net.Sockets.Socket(new System.Net.Sockets.SafeSocketHandle(sv[1], ownsHandle: true)));
+    }
+
     /// <summary>Throws an <see cref="IOException"/> carrying errno when a call returned -1.</summary>
     public static int Check(int result, string what)
     {

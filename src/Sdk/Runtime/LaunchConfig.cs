@@ -158,12 +158,34 @@ public sealed record QemuLaunch
     public string? RestoreState { get; init; }
     /// <summary>How long the guest agent may take to say ready.</summary>
     [JsonPropertyName("ready_timeout_secs")] public ulong ReadyTimeoutSecs { get; init; } = 60;
+
+    /// <summary>The VM's QMP monitor socket (<c>-qmp</c> in the argv), when the sandbox may be asked to save a ready-state template.</summary>
+    [JsonPropertyName("qmp_socket")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? QmpSocket { get; init; }
+
+    /// <summary>Where this sandbox saves its shape's ready-state template when a client asks (<c>msb.snapshot.save</c>).</summary>
+    [JsonPropertyName("ready_template")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? ReadyTemplate { get; init; }
+
+    /// <summary>Set when <see cref="RestoreState"/> is a ready-state template: the guest is resumed, not bootstrapped.</summary>
+    [JsonPropertyName("ready_resume")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public QemuReadyResume? ReadyResume { get; init; }
     /// <summary>
     /// Variables QEMU starts with on top of the sandbox process's: the network policy's host-side filter
     /// (<c>LD_PRELOAD</c> of <c>libmsb-netfilter.so</c>) and the policy it enforces (<c>MSB_NET_POLICY</c>).
     /// </summary>
     [JsonPropertyName("environment")] public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
 }
+
+/// <summary>What a clone of a ready-state template takes over from it.</summary>
+/// <param name="Template">The template's directory (its main process's log up to the save is copied from there).</param>
+/// <param name="MainSessionId">The exec session id of the main process, already running in the saved guest.</param>
+public sealed record QemuReadyResume(
+    [property: JsonPropertyName("template")] string Template,
+    [property: JsonPropertyName("main_session_id")] uint MainSessionId);
 
 /// <summary>One host→guest TCP/UDP forward.</summary>
 /// <param name="Protocol">tcp or udp.</param>

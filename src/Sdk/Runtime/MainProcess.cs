@@ -43,13 +43,17 @@ internal sealed class MainProcess : IAsyncDisposable
     /// <summary>Completes when the main process has ended and its output is in the log.</summary>
     public Task<MainProcessExit> Exited { get; }
 
-    public static async Task<MainProcess> StartAsync(string agentSock, StartupCommand command, string logDir, string consoleLog, RuntimeLog runtimeLog, CancellationToken cancellationToken)
+    /// <summary>The main process's session id (the same in a ready-state template's clones).</summary>
+    public uint SessionId => _session.Id;
+
+    /// <summary>Copies the files in, then starts the main process over <paramref name="connection"/> (a relay client stream).</summary>
+    public static async Task<MainProcess> StartAsync(Stream connection, StartupCommand command, string logDir, string consoleLog, RuntimeLog runtimeLog, CancellationToken cancellationToken)
     {
         var log = new ExecLog.Writer(logDir);
         AgentClient? client = null;
         try
         {
-            client = await AgentClient.ConnectAsync(agentSock, null, cancellationToken).ConfigureAwait(false);
+            client = await AgentClient.ConnectAsync(connection, null, cancellationToken).ConfigureAwait(false);
             foreach (var file in command.Files)
             {
                 try
@@ -82,6 +86,19 @@ internal sealed class MainProcess : IAsyncDisposable
             log.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Takes over the main process of a guest resumed from a ready-state template: it already runs there as session
+    /// <paramref name="sessionId"/>, whose id range <paramref name="connection"/> owns.
+    /// </summary>
+    public static async Task<MainProcess> AdoptAsync(Stream connection, uint sessionId, StartupCommand command, string logDir, string consoleLog, RuntimeLog runtimeLog, CancellationToken cancellationToken)
+    {
+        var client = await AgentClient.ConnectAsync(connection, null, cancellationToken).ConfigureAwait(false);
+        var log = new ExecLog.Writer(logDir);
+        log.WriteSystem($"resumed from a ready-state template with the main process running (session {sessionId})");
+        runtimeLog.Info($"adopted main process session {sessionId} from the ready-state template");
+        return new MainProcess(client, client.AdoptExecSession(sessionId, command.Cmd), log, runtimeLog, command, consoleLog);
     }
 
     private async Task<MainProcessExit> PumpAsync()

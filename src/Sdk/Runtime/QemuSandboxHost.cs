@@ -208,7 +208,18 @@ internal sealed class QemuSandboxHost
             };
         }
         await using var relay = new AgentRelay(guest, _launch.AgentSock, new AgentRelayOptions { ReadyTimeout = readyTimeout });
-        var ready = relay.WaitReadyAsync(bootstrap, bootCts.Token);
+        var readyResume = _launch.Qemu.ReadyResume;
+        if (readyResume is not null && _launch.Startup is not null)
+        {
+            // The saved guest's main process wrote this much before the save: it is this sandbox's history too.
+            var templateLog = Path.Combine(readyResume.Template, ExecLog.FileName);
+            Directory.CreateDirectory(_launch.LogDir);
+            if (File.Exists(templateLog)) File.Copy(templateLog, Path.Combine(_launch.LogDir, ExecLog.FileName), overwrite: true);
+        }
+        // A guest resumed from a ready-state template was bootstrapped before the save: it only takes its new identity.
+        var ready = readyResume is null
+            ? relay.WaitReadyAsync(bootstrap, bootCts.Token)
+            : relay.WaitResumedAsync(SnapshotResume.Now(bootstrap.Hostname), bootCts.Token);
         var first = await Task.WhenAny(ready, qemuExit).ConfigureAwait(false);
         if (first == qemuExit)
         {
@@ -248,7 +259,9 @@ internal sealed class QemuSandboxHost
         using var signals = WatchSignals();
         StartParentWatchdog();
         StartPolicies(relay);
-        await using var main = _launch.Startup is { } startup ? await StartMainProcessAsync(startup).ConfigureAwait(false) : null;
+        await using var main = _launch.Startup is { } startup ? await StartMainProcessAsync(relay, startup, readyResume).ConfigureAwait(false) : null;
+        if (main is not null && _launch.Qemu.ReadyTemplate is not null)
+            relay.SaveSnapshot = token => SaveReadyStateAsync(relay, main, bootstrap.Hostname, token);
         await using var health = _launch.Startup?.Healthcheck is { } check ? HealthMonitor.Start(_launch.AgentSock, check, _launch.LogDir, _log) : null;
 
         var ended = await Task.WhenAny(_stop.Task, qemuExit).ConfigureAwait(false);
@@ -307,14 +320,18 @@ internal sealed class QemuSandboxHost
     /// Starts the main process; when it ends (and the VM is not to be kept) the sandbox stops with its outcome:
     /// Completed for exit code 0, Failed otherwise.
     /// </summary>
-    private async Task<MainProcess> StartMainProcessAsync(StartupCommand startup)
+    private async Task<MainProcess> StartMainProcessAsync(AgentRelay relay, StartupCommand startup, QemuReadyResume? readyResume)
     {
         MainProcess main;
         try
         {
             // Files copied in first can be large trees: a generous bound, not an instant one.
             using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-            main = await MainProcess.StartAsync(_launch.AgentSock, startup, _launch.LogDir, _consoleLog, _log, cts.Token).ConfigureAwait(false);
+            // Always the same relay slot, so a ready-state clone's client owns the saved session's id.
+            var connection = relay.ConnectInProcess(QemuReadyTemplates.MainProcessSlot);
+            main = readyResume is null
+                ? await MainProcess.StartAsync(connection, startup, _launch.LogDir, _consoleLog, _log, cts.Token).ConfigureAwait(false)
+                : await MainProcess.AdoptAsync(connection, readyResume.MainSessionId, startup, _launch.LogDir, _consoleLog, _log, cts.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is AgentConnectionException or IOException or OperationCanceledException or SocketException)
         {
@@ -330,6 +347,41 @@ internal sealed class QemuSandboxHost
             _stop.TrySetResult(t.Result.Succeeded ? TerminationReason.Completed : TerminationReason.Failed);
         }, TaskScheduler.Default);
         return main;
+    }
+
+    /// <summary>
+    /// Saves this sandbox as its shape's ready-state template (a client asked, once its waits held): the guest is
+    /// quiesced, the VM paused and its state written, then it continues with a fresh clock and entropy.
+    /// </summary>
+    private async Task<SnapshotSaved> SaveReadyStateAsync(AgentRelay relay, MainProcess main, string? hostname, CancellationToken cancellationToken)
+    {
+        if (main.Exited.IsCompleted) throw new MicrosandboxException("the main process has ended: there is no ready state to save");
+        var started = DateTime.UtcNow;
+        _log.Info("saving the ready-state template: quiescing the guest");
+        await relay.QuiesceGuestAsync(cancellationToken).ConfigureAwait(false);
+        Exception? failure = null;
+        try
+        {
+            await Task.Run(() => QemuReadyTemplates.Save(_launch, main.SessionId, () => _qemu!.ExitCode is null), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is MicrosandboxException or IOException or System.Net.Sockets.SocketException)
+        {
+            failure = e;
+        }
+        finally
+        {
+            // Whatever happened, this sandbox goes on running.
+            await Task.Run(() => QemuReadyTemplates.Continue(_launch, () => _qemu!.ExitCode is null), CancellationToken.None).ConfigureAwait(false);
+            await relay.ResumeGuestAsync(SnapshotResume.Now(hostname), CancellationToken.None).ConfigureAwait(false);
+        }
+        var paused = (DateTime.UtcNow - started).TotalSeconds;
+        if (failure is not null)
+        {
+            _log.Warn($"ready-state template not saved: {failure.Message}");
+            throw new MicrosandboxException($"saving the ready-state template failed: {failure.Message}", failure);
+        }
+        _log.Info($"ready-state template saved in {_launch.Qemu!.ReadyTemplate} (guest paused {paused:0.00} s)");
+        return new SnapshotSaved(_launch.Qemu.ReadyTemplate!, paused);
     }
 
     // Through our own relay, exactly as any client would ask.

@@ -23,6 +23,15 @@ internal static class SandboxLauncher
         {
             return await LaunchAsync(config, options, attempt, cancellationToken).ConfigureAwait(false);
         }
+        catch (SandboxStartException e) when (attempt.RestoredFromReady is { } readyKey && e.VmmExitedBeforeReady)
+        {
+            // As below, for a ready-state template: forget it; this sandbox boots cold and saves a new one.
+            var logger = options.LoggerFactory.CreateLogger("Microsandbox.Sandbox");
+            logger.LogWarning("ready-state template {Key} could not be resumed ({Reason}); dropping it and booting cold", readyKey, e.Message);
+            Engines.Qemu.QemuReadyTemplates.Delete(options.Home, readyKey);
+            if (!config.RestartExisting) await RemoveStoppedAsync(options.Home, config.Spec.Name, cancellationToken).ConfigureAwait(false);
+            return await LaunchAsync(config, options, new LaunchAttempt(AllowRestore: options.BootFromSnapshot, AllowReadyRestore: false), cancellationToken).ConfigureAwait(false);
+        }
         catch (SandboxStartException e) when (attempt.RestoredFrom is { } key && e.VmmExitedBeforeReady)
         {
             // QEMU could not resume the template (another QEMU build, changed assets): forget it and boot the
@@ -37,9 +46,11 @@ internal static class SandboxLauncher
         }
     }
 
-    private sealed record LaunchAttempt(bool AllowRestore)
+    private sealed record LaunchAttempt(bool AllowRestore, bool AllowReadyRestore = true)
     {
         public string? RestoredFrom { get; set; }
+
+        public string? RestoredFromReady { get; set; }
     }
 
     private static async Task<Sandbox> LaunchAsync(SandboxConfig config, SandboxOptions options, LaunchAttempt attempt, CancellationToken cancellationToken)
@@ -113,7 +124,21 @@ internal static class SandboxLauncher
                 var coldLaunch = launch;
                 var files = StageFiles(config.Files, home.RuntimeDirectory(name));
                 launch = launch with { Startup = startup is null ? null : startup with { Files = files } };
-                if (attempt.AllowRestore && launch.Qemu is not null)
+                string? readyTemplate = null;
+                if (config.ReadyStateSnapshot)
+                {
+                    launch = ReadyStateLaunch(launch, startup);
+                    var readyKey = Engines.Qemu.QemuReadyTemplates.Key(launch, config.Waits.Select(w => w.Description));
+                    readyTemplate = Path.Combine(Engines.Qemu.QemuReadyTemplates.Directory(home), readyKey);
+                    if (attempt.AllowReadyRestore && Engines.Qemu.QemuReadyTemplates.Find(home, readyKey) is { } template)
+                    {
+                        launch = Engines.Qemu.QemuReadyTemplates.AsClone(launch, template);
+                        attempt.RestoredFromReady = readyKey;
+                        readyTemplate = null;
+                        logger.LogInformation("resuming {Name} from ready-state template {Key} (main process running, waits held when saved)", name, readyKey);
+                    }
+                }
+                if (attempt.AllowRestore && launch.Qemu is { ReadyResume: null })
                 {
                     var key = Engines.Qemu.QemuTemplates.Key(launch);
                     if (Engines.Qemu.QemuTemplates.Find(home, key) is { } state)
@@ -124,6 +149,7 @@ internal static class SandboxLauncher
                         logger.LogInformation("resuming {Name} from snapshot template {Key}", name, key);
                     }
                 }
+                if (readyTemplate is not null) launch = Engines.Qemu.QemuReadyTemplates.AsSaver(launch, readyTemplate);
                 // The sandbox process inherits these locks and holds them for its life; our copies go when spawn returns.
                 using var disks = DiskLocks.Acquire(spec, namedVolumes, rootReadonly: launch.Qemu is not null || launch.Rootfs.DiskReadonly);
                 var request = new SandboxLaunchRequest(engine.Engine.SandboxProcessProgram, home, name, (int)record.Id,
@@ -147,6 +173,7 @@ internal static class SandboxLauncher
                 var sandbox = Sandbox.Attach(config.Spec, record.Id, engine, options, logger, process, agent, spec.Network.Ports, startup);
                 MainProcessMarker.Write(home, name, keep: startup is not null && !config.Spec.Lifecycle.Ephemeral);
                 await ReadyAsync(sandbox, config, startup, logger, cancellationToken).ConfigureAwait(false);
+                if (readyTemplate is not null) await SaveReadyStateAsync(agent, name, logger, cancellationToken).ConfigureAwait(false);
                 return sandbox;
             }
             catch
@@ -167,6 +194,43 @@ internal static class SandboxLauncher
                     await NamedVolumes.RollbackAsync(store, ensured.Created).ConfigureAwait(false);
                 throw;
             }
+        }
+    }
+
+    /// <summary>
+    /// The launch of a sandbox that takes part in ready-state templates, or the reason it cannot: its guest must hold
+    /// all of its writable state (root disk read-only under a RAM upper; no host shares or volumes).
+    /// </summary>
+    private static LaunchConfig ReadyStateLaunch(LaunchConfig launch, StartupCommand? startup)
+    {
+        const string Field = "ready_state_snapshot";
+        if (launch.Qemu is null)
+            throw new InvalidConfigException($"{Field}: needs the QEMU engine (libkrun cannot save a running guest)");
+        if (startup is null)
+            throw new InvalidConfigException($"{Field}: needs a main process (SandboxBuilder.MainProcess, or an image with an entrypoint or command)");
+        if (launch.Mounts.Count > 0 || launch.Disks.Count > 0 || launch.Rootfs.Path is not null || launch.Rootfs.Upper is not null)
+            throw new InvalidConfigException($"{Field}: the sandbox has host mounts, volumes or a host directory root, whose state lives outside the guest and cannot be saved with it");
+        var bootstrap = launch.Bootstrap.DeepClone().AsObject();
+        if (bootstrap["block_root"] is System.Text.Json.Nodes.JsonObject root)
+        {
+            if (root["kind"]?.GetValue<string>() != "disk-image")
+                throw new InvalidConfigException($"{Field}: a {root["kind"]} root cannot keep its writes in guest memory");
+            root["upper"] = new System.Text.Json.Nodes.JsonObject { ["kind"] = "tmpfs" };
+        }
+        return launch with { Bootstrap = bootstrap };
+    }
+
+    /// <summary>Asks the sandbox process to save the ready-state template now that the waits hold; a failure leaves the sandbox running.</summary>
+    private static async Task SaveReadyStateAsync(AgentClient agent, string name, ILogger logger, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var saved = (await agent.RequestAsync(new SnapshotSave(), cancellationToken).ConfigureAwait(false)).ReadPayload<SnapshotSaved>();
+            logger.LogInformation("ready-state template of {Name} saved in {Template} (guest paused {Seconds:0.00} s)", name, saved.Template, saved.PausedSeconds);
+        }
+        catch (AgentProtocolException e)
+        {
+            logger.LogWarning("ready-state template of {Name} not saved: {Reason}", name, e.Message);
         }
     }
 

@@ -142,7 +142,11 @@ public abstract record BootstrapBlockRoot
     /// <summary>One filesystem image mounted as the root (<c>kind: disk-image</c>).</summary>
     /// <param name="Device">Guest block device, e.g. <c>/dev/vda</c>.</param>
     /// <param name="Fstype">Filesystem type, or null to probe (omitted when null).</param>
-    public sealed record DiskImage(string Device, string? Fstype = null) : BootstrapBlockRoot;
+    /// <param name="Upper">
+    /// QEMU-engine extension (omitted when null): mount the image read-only under this overlay upper, so every guest
+    /// write stays in the upper (a tmpfs for a ready-state template).
+    /// </param>
+    public sealed record DiskImage(string Device, string? Fstype = null, BootstrapBlockRootUpper? Upper = null) : BootstrapBlockRoot;
 
     /// <summary>An EROFS lower layer under a writable overlay upper (<c>kind: oci-erofs</c>).</summary>
     /// <param name="Lower">EROFS block device.</param>
@@ -158,6 +162,7 @@ public abstract record BootstrapBlockRoot
                 map.Add("kind", x => x.WriteTextString("disk-image"));
                 map.Add("device", x => x.WriteTextString(d.Device));
                 if (d.Fstype is not null) map.Add("fstype", x => x.WriteTextString(d.Fstype));
+                if (d.Upper is not null) map.Add("upper", d.Upper.WriteTo);
                 break;
             case OciErofs o:
                 map.Add("kind", x => x.WriteTextString("oci-erofs"));
@@ -187,7 +192,7 @@ public abstract record BootstrapBlockRoot
         });
         return kind switch
         {
-            "disk-image" => new DiskImage(device ?? throw new CborContentException("disk-image block root lacks device"), fstype),
+            "disk-image" => new DiskImage(device ?? throw new CborContentException("disk-image block root lacks device"), fstype, upper),
             "oci-erofs" => new OciErofs(
                 lower ?? throw new CborContentException("oci-erofs block root lacks lower"),
                 upper ?? throw new CborContentException("oci-erofs block root lacks upper")),

@@ -42,7 +42,7 @@ internal static class QemuTemplates
         var vmSocket = QemuCommandLine.Escape(QemuCommandLine.VmmSocketPath(launch.AgentSock));
         var console = QemuCommandLine.Escape(QemuCommandLine.ConsoleLogPath(launch.LogDir));
         var text = new StringBuilder();
-        foreach (var arg in q.Argv)
+        foreach (var arg in WithoutMonitor(q.Argv))
         {
             var normalised = arg.Replace(vmSocket, "<vm.sock>", StringComparison.Ordinal).Replace(console, "<console>", StringComparison.Ordinal);
             if (normalised.StartsWith("local,", StringComparison.Ordinal)) normalised = WithoutOption(normalised, "path");
@@ -137,6 +137,16 @@ internal static class QemuTemplates
         }
     }
 
+    // A monitor socket is the sandbox's own and no part of the guest: it never changes the shape.
+    private static IEnumerable<string> WithoutMonitor(IReadOnlyList<string> argv)
+    {
+        for (int i = 0; i < argv.Count; i++)
+        {
+            if (argv[i] == "-qmp" && i + 1 < argv.Count) i++;
+            else yield return argv[i];
+        }
+    }
+
     /// <summary>The fd number QEMU reads a restored state from.</summary>
     public const int RestoreStateFd = 3;
 
@@ -213,7 +223,6 @@ internal static class QemuTemplates
             .ToList();
 
         using var agentListener = new Socket(new SafeSocketHandle(Libc.ListenUnix(vmSocket, 1), ownsHandle: true));
-        using var migrationListener = new Socket(new SafeSocketHandle(Libc.ListenUnix(migrationSocket, 1), ownsHandle: true));
         // QEMU's own messages go to the template's log, not to the output of the application that builds it.
         var qemuLog = Path.Combine(staging, "qemu.log");
         int logFd = Libc.Check(Libc.open(qemuLog, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_CLOEXEC, 0x1a4), $"open {qemuLog}");
@@ -237,25 +246,9 @@ internal static class QemuTemplates
             agentPort = agentListener.Accept(); // held open, never written: the guest must not see a bootstrap
             WaitForAgentPort(qmp, qemu, TimeSpan.FromSeconds(Math.Max(10, q.ReadyTimeoutSecs)));
 
-            // Unthrottled: QEMU's default migration bandwidth (32 MiB/s) makes a save ten times slower.
-            qmp.Execute("migrate-set-parameters", new JsonObject { ["max-bandwidth"] = 1L << 40, ["downtime-limit"] = 2000 });
-            var statePath = Path.Combine(staging, StateFile);
-            var copy = Task.Run(() =>
-            {
-                if (!migrationListener.Poll(TimeSpan.FromSeconds(60), SelectMode.SelectRead))
-                    throw new MicrosandboxException("QEMU did not open the migration stream");
-                using var incoming = migrationListener.Accept();
-                using var source = new NetworkStream(incoming, ownsSocket: false);
-                using var target = new FileStream(statePath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
-                source.CopyTo(target, 1 << 20);
-                target.Flush(flushToDisk: true);
-            });
-            qmp.Execute("migrate", new JsonObject { ["uri"] = $"unix:{migrationSocket}" });
-            WaitForMigration(qmp, TimeSpan.FromSeconds(60));
+            QemuStateFile.Save(qmp, migrationSocket, Path.Combine(staging, StateFile));
             qmp.Quit();
             quitSent = true;
-            if (!copy.Wait(TimeSpan.FromSeconds(30))) throw new MicrosandboxException("the saved state was not written in time");
-            copy.GetAwaiter().GetResult();
         }
         catch (Exception e) when (e is MicrosandboxException or IOException or SocketException)
         {
@@ -295,19 +288,6 @@ internal static class QemuTemplates
             Thread.Sleep(5);
         }
         throw new MicrosandboxException($"the template's guest agent did not open its port within {timeout.TotalSeconds:0} s");
-    }
-
-    private static void WaitForMigration(QmpClient qmp, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline)
-        {
-            var status = qmp.Execute("query-migrate")?["status"]?.GetValue<string>();
-            if (status == "completed") return;
-            if (status is "failed" or "cancelled") throw new MicrosandboxException($"saving the template failed (migration {status})");
-            Thread.Sleep(5);
-        }
-        throw new MicrosandboxException("saving the template did not finish in time");
     }
 
     // The builder boots the shape, not the first sandbox: its own sockets and console, no host ports (the sandbox may
