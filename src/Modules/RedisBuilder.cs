@@ -2,8 +2,9 @@ namespace Microsandbox.Modules;
 
 /// <summary>
 /// A Redis server in a microVM, as Testcontainers' Redis module runs one: the image's own entrypoint, port 6379
-/// published on a free host port, ready when Redis logs "Ready to accept connections". Immutable: every method returns
-/// a new builder.
+/// published on a free host port, ready when Redis logs "Ready to accept connections". On the QEMU engine the first
+/// server of a shape is saved once ready and later ones resume from it with Redis running (a ready-state template;
+/// <c>WithSandbox(b =&gt; b.ReadyStateSnapshot(false))</c> turns it off). Immutable: every method returns a new builder.
 /// </summary>
 public sealed class RedisBuilder : IServiceModule<RedisSandbox>
 {
@@ -51,7 +52,8 @@ public sealed class RedisBuilder : IServiceModule<RedisSandbox>
             .Image(_image)
             .Port(0, RedisPort)
             .MainProcess()
-            .WaitFor(Wait.ForLogMessage("Ready to accept connections"));
+            .WaitFor(Wait.ForLogMessage("Ready to accept connections"))
+            .ReadyStateSnapshotWhenSupported();
         return _configure is null ? configured : _configure(configured);
     }
 

@@ -219,7 +219,13 @@ public sealed class SandboxBuilder
     /// live in its RAM (the root disk is read-only under a tmpfs overlay), so the sandbox needs the memory for them.
     /// Needs a main process; refused with host mounts or volumes (their state is outside the guest) and under libkrun.
     /// </summary>
-    public SandboxBuilder ReadyStateSnapshot(bool enabled = true) => With(_config with { ReadyStateSnapshot = enabled });
+    public SandboxBuilder ReadyStateSnapshot(bool enabled = true) => With(_config with { ReadyStateSnapshot = enabled, ReadyStateSnapshotWhenSupported = false });
+
+    /// <summary>
+    /// <see cref="ReadyStateSnapshot"/> where it can be honoured; where it cannot (libkrun, host mounts or volumes)
+    /// the sandbox boots cold every time, and the log says why. The modules' default.
+    /// </summary>
+    public SandboxBuilder ReadyStateSnapshotWhenSupported() => With(_config with { ReadyStateSnapshot = true, ReadyStateSnapshotWhenSupported = true });
 
     /// <summary>
     /// Copies a host file or directory into the guest at <paramref name="guestPath"/> before the main process starts

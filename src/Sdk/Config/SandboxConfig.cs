@@ -91,6 +91,12 @@ public sealed record SandboxConfig
     /// </summary>
     public bool ReadyStateSnapshot { get; init; }
 
+    /// <summary>
+    /// With <see cref="ReadyStateSnapshot"/>: when the engine or the settings cannot save a running guest, boot cold
+    /// (and log why) instead of refusing. What modules ask for. Transient.
+    /// </summary>
+    public bool ReadyStateSnapshotWhenSupported { get; init; }
+
     /// <summary>Boot the existing, stopped sandbox of this name again (its row, logs and volumes kept). Transient.</summary>
     internal bool RestartExisting { get; init; }
 

@@ -125,9 +125,10 @@ internal static class SandboxLauncher
                 var files = StageFiles(config.Files, home.RuntimeDirectory(name));
                 launch = launch with { Startup = startup is null ? null : startup with { Files = files } };
                 string? readyTemplate = null;
-                if (config.ReadyStateSnapshot)
+                var readyLaunch = config.ReadyStateSnapshot ? ReadyStateLaunch(launch, startup, config.ReadyStateSnapshotWhenSupported, logger, name) : null;
+                if (readyLaunch is not null)
                 {
-                    launch = ReadyStateLaunch(launch, startup);
+                    launch = readyLaunch;
                     var readyKey = Engines.Qemu.QemuReadyTemplates.Key(launch, config.Waits.Select(w => w.Description));
                     readyTemplate = Path.Combine(Engines.Qemu.QemuReadyTemplates.Directory(home), readyKey);
                     if (attempt.AllowReadyRestore && Engines.Qemu.QemuReadyTemplates.Find(home, readyKey) is { } template)
@@ -201,6 +202,19 @@ internal static class SandboxLauncher
     /// The launch of a sandbox that takes part in ready-state templates, or the reason it cannot: its guest must hold
     /// all of its writable state (root disk read-only under a RAM upper; no host shares or volumes).
     /// </summary>
+    private static LaunchConfig? ReadyStateLaunch(LaunchConfig launch, StartupCommand? startup, bool whenSupported, ILogger logger, string name)
+    {
+        try
+        {
+            return ReadyStateLaunch(launch, startup);
+        }
+        catch (InvalidConfigException e) when (whenSupported)
+        {
+            logger.LogInformation("no ready-state template for {Name}, it boots cold: {Reason}", name, e.Message);
+            return null;
+        }
+    }
+
     private static LaunchConfig ReadyStateLaunch(LaunchConfig launch, StartupCommand? startup)
     {
         const string Field = "ready_state_snapshot";
@@ -209,12 +223,12 @@ internal static class SandboxLauncher
         if (startup is null)
             throw new InvalidConfigException($"{Field}: needs a main process (SandboxBuilder.MainProcess, or an image with an entrypoint or command)");
         if (launch.Mounts.Count > 0 || launch.Disks.Count > 0 || launch.Rootfs.Path is not null || launch.Rootfs.Upper is not null)
-            throw new InvalidConfigException($"{Field}: the sandbox has host mounts, volumes or a host directory root, whose state lives outside the guest and cannot be saved with it");
+            throw new InvalidConfigException($"{Field}: the sandbox has host mounts, volumes or a host directory root, whose state lives outside the guest and cannot be saved with it (ReadyStateSnapshot(false) turns ready-state templates off)");
         var bootstrap = launch.Bootstrap.DeepClone().AsObject();
         if (bootstrap["block_root"] is System.Text.Json.Nodes.JsonObject root)
         {
             if (root["kind"]?.GetValue<string>() != "disk-image")
-                throw new InvalidConfigException($"{Field}: a {root["kind"]} root cannot keep its writes in guest memory");
+                throw new InvalidConfigException($"{Field}: a {root["kind"]} root cannot keep its writes in guest memory (ReadyStateSnapshot(false) turns ready-state templates off)");
             root["upper"] = new System.Text.Json.Nodes.JsonObject { ["kind"] = "tmpfs" };
         }
         return launch with { Bootstrap = bootstrap };
