@@ -2,35 +2,40 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using BenchmarkDotNet.Attributes;
+using Microsandbox.Modules;
+using Npgsql;
 
 namespace Microsandbox.Benchmarks;
 
 /// <summary>
-/// A service from its image to its first answer: Redis (the image <c>./build.sh Images</c> builds) created with its
-/// own command as main process, ready on its log line, then a PING over the published port — against a plain
-/// built-in sandbox's create → first exec in the same run, so the ratio is what the service costs on top of a VM.
-/// Cold starts only: ready-state snapshots (issue 16) do not exist yet.
+/// A service from create to its first answered client query, cold and resumed from its ready-state template, side by
+/// side in one run: Redis (a PING over the published port) and PostgreSQL (Npgsql opens a connection and runs
+/// <c>SELECT 1</c>), both from the images <c>./build.sh Images</c> builds; a plain built-in sandbox's create → first
+/// exec is the baseline. The setup builds each image's root disk and saves the ready-state templates, which later
+/// starts reuse, so neither is measured.
 /// </summary>
-[Config(typeof(VmBootJobConfig))]
+[Config(typeof(ServiceJobConfig))]
 public class ServiceBenchmarks
 {
     private readonly string _work = Directory.CreateTempSubdirectory("msbsv-").FullName;
     private SandboxOptions _options = null!;
-    private string _redisImage = null!;
+    private string _images = null!;
     private IAsyncDisposable? _booted;
 
     [GlobalSetup]
     public void Setup()
     {
-        _redisImage = Environment.GetEnvironmentVariable("MSB_TEST_IMAGES") is { Length: > 0 } dir
-            ? Path.Combine(dir, "redis")
-            : Path.Combine(FindRepository(), "artifacts", "images", "redis");
-        if (!File.Exists(Path.Combine(_redisImage, "index.json")))
-            throw new InvalidOperationException($"no Redis image at {_redisImage}: run ./build.sh Images");
-        _options = new SandboxOptions { HomeDirectory = Path.Combine(_work, "home") };
-        // The image's root disk is built once per image; a service's later starts reuse it, so it is not measured.
-        var first = Sandbox.CreateAsync(Redis(), _options).GetAwaiter().GetResult();
-        first.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _images = Environment.GetEnvironmentVariable("MSB_TEST_IMAGES") is { Length: > 0 } dir ? dir : Path.Combine(FindRepository(), "artifacts", "images");
+        foreach (var image in new[] { "redis", "postgres" })
+            if (!File.Exists(Path.Combine(_images, image, "index.json")))
+                throw new InvalidOperationException($"no {image} image in {_images}: run ./build.sh Images");
+        _options = new SandboxOptions { HomeDirectory = Path.Combine(_work, "home"), BootTimeout = TimeSpan.FromSeconds(180) };
+        // Root disks once per image; the ready-state templates once per shape (the first ready start saves it).
+        Task.Run(async () =>
+        {
+            await (await Sandbox.CreateAsync(Redis().ReadyStateSnapshot(), _options)).DisposeAsync();
+            await (await PostgreSql(ready: true).StartAsync(_options)).DisposeAsync();
+        }).GetAwaiter().GetResult();
     }
 
     [GlobalCleanup]
@@ -44,8 +49,11 @@ public class ServiceBenchmarks
     }
 
     private SandboxBuilder Redis() =>
-        new SandboxBuilder("bench-redis-" + Guid.NewGuid().ToString("N")[..8]).Image(_redisImage).Ephemeral()
+        new SandboxBuilder("bench-redis-" + Guid.NewGuid().ToString("N")[..8]).Image(Path.Combine(_images, "redis")).Ephemeral()
             .PublishExposedPorts().MainProcess().WaitFor(Wait.ForLogMessage("Ready to accept connections"));
+
+    private PostgreSqlBuilder PostgreSql(bool ready) =>
+        new PostgreSqlBuilder().WithImage(Path.Combine(_images, "postgres")).WithSandbox(b => b.ReadyStateSnapshot(ready));
 
     [Benchmark(Baseline = true, Description = "built-in sandbox: create → first exec")]
     public async Task PlainSandbox()
@@ -55,10 +63,21 @@ public class ServiceBenchmarks
         if ((await sb.ExecAsync("echo", ["x"])).Stdout != "x\n") throw new InvalidOperationException("exec failed");
     }
 
-    [Benchmark(Description = "Redis from its image: create → ready → PING answered from the host")]
-    public async Task RedisCold()
+    [Benchmark(Description = "Redis, cold: create → ready → PING answered from the host")]
+    public Task RedisCold() => RedisAsync(Redis());
+
+    [Benchmark(Description = "Redis, ready-state template: create → PING answered from the host")]
+    public Task RedisReady() => RedisAsync(Redis().ReadyStateSnapshot());
+
+    [Benchmark(Description = "PostgreSQL, cold: create → initdb → ready → Npgsql SELECT 1")]
+    public Task PostgreSqlCold() => PostgreSqlAsync(ready: false);
+
+    [Benchmark(Description = "PostgreSQL, ready-state template: create → Npgsql SELECT 1")]
+    public Task PostgreSqlReady() => PostgreSqlAsync(ready: true);
+
+    private async Task RedisAsync(SandboxBuilder builder)
     {
-        var sb = await Sandbox.CreateAsync(Redis(), _options);
+        var sb = await Sandbox.CreateAsync(builder, _options);
         _booted = sb;
         using var client = new TcpClient();
         await client.ConnectAsync(IPAddress.Loopback, sb.GetMappedPort(6379));
@@ -67,6 +86,16 @@ public class ServiceBenchmarks
         var buffer = new byte[16];
         int n = await stream.ReadAsync(buffer);
         if (Encoding.ASCII.GetString(buffer, 0, n) != "+PONG\r\n") throw new InvalidOperationException("no PONG");
+    }
+
+    private async Task PostgreSqlAsync(bool ready)
+    {
+        var pg = await PostgreSql(ready).StartAsync(_options);
+        _booted = pg;
+        await using var connection = new NpgsqlConnection(pg.GetConnectionString());
+        await connection.OpenAsync();
+        await using var select = new NpgsqlCommand("SELECT 1", connection);
+        if (await select.ExecuteScalarAsync() is not 1) throw new InvalidOperationException("no answer");
     }
 
     private static string FindRepository()

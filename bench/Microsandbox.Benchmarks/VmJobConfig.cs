@@ -26,3 +26,16 @@ public sealed class VmBootJobConfig : ManualConfig
             .WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(8).WithId("boot"));
     }
 }
+
+/// <summary>
+/// As <see cref="VmBootJobConfig"/> with fewer iterations: a cold PostgreSQL start is half a minute under emulation,
+/// and the services' cold and ready-state figures are compared side by side in one run.
+/// </summary>
+public sealed class ServiceJobConfig : ManualConfig
+{
+    public ServiceJobConfig()
+    {
+        AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithStrategy(RunStrategy.ColdStart)
+            .WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(4).WithId("service"));
+    }
+}

@@ -96,7 +96,6 @@ internal sealed class MainProcess : IAsyncDisposable
     {
         var client = await AgentClient.ConnectAsync(connection, null, cancellationToken).ConfigureAwait(false);
         var log = new ExecLog.Writer(logDir);
-        log.WriteSystem($"resumed from a ready-state template with the main process running (session {sessionId})");
         runtimeLog.Info($"adopted main process session {sessionId} from the ready-state template");
         return new MainProcess(client, client.AdoptExecSession(sessionId, command.Cmd), log, runtimeLog, command, consoleLog);
     }

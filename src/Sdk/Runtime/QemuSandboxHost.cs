@@ -215,6 +215,9 @@ internal sealed class QemuSandboxHost
             var templateLog = Path.Combine(readyResume.Template, ExecLog.FileName);
             Directory.CreateDirectory(_launch.LogDir);
             if (File.Exists(templateLog)) File.Copy(templateLog, Path.Combine(_launch.LogDir, ExecLog.FileName), overwrite: true);
+            // Before any client can connect: whoever reads the logs once create returned sees where this run began.
+            using var log = new ExecLog.Writer(_launch.LogDir);
+            log.WriteSystem($"resumed from a ready-state template with the main process running (session {readyResume.MainSessionId})");
         }
         // A guest resumed from a ready-state template was bootstrapped before the save: it only takes its new identity.
         var ready = readyResume is null

@@ -173,7 +173,12 @@ internal static class SandboxLauncher
                 }
                 var sandbox = Sandbox.Attach(config.Spec, record.Id, engine, options, logger, process, agent, spec.Network.Ports, startup);
                 MainProcessMarker.Write(home, name, keep: startup is not null && !config.Spec.Lifecycle.Ephemeral);
-                await ReadyAsync(sandbox, config, startup, logger, cancellationToken).ConfigureAwait(false);
+                if (launch.Qemu?.ReadyResume is null)
+                    await ReadyAsync(sandbox, config, startup, logger, cancellationToken).ConfigureAwait(false);
+                else if (config.Waits.Count > 0)
+                    // The saved guest is the state in which they held: memory, sockets and all. Running them again
+                    // would only cost their round trips (a pg_isready exec is a third of a second under emulation).
+                    logger.LogInformation("{Name}: {Count} wait(s) held when the ready-state template was saved; not run again", name, config.Waits.Count);
                 if (readyTemplate is not null) await SaveReadyStateAsync(agent, name, logger, cancellationToken).ConfigureAwait(false);
                 return sandbox;
             }
