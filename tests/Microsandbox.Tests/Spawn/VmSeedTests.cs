@@ -7,9 +7,9 @@ namespace Microsandbox.Tests.Spawn;
 /// Ports of the <c>#[test]</c>s of microsandbox-runtime 0.5.1 <c>vm.rs</c> (the mount-argument grammar and disk
 /// format check), named after them. The 0.6.18 runtime we launch takes options after a colon
 /// (<c>tag:/host:ro,stat-virt=relaxed</c>) where 0.5.1 also took them after a comma (<c>tag:/host,stat-virt=off</c>),
-/// so inputs of the second form are written in the first; expectations and error texts are the Rust ones. The three
-/// environment helpers (<c>append_block_root_env</c>, <c>prepend_scripts_path</c>) belong to libkrun's init and are
-/// not ported (docs/compat.md).
+/// so inputs of the second form are written in the first; expectations and error texts are the Rust ones.
+/// <c>prepend_scripts_path</c>'s tests run against the guest agent (<c>Vm/ScriptsPathSeedTests</c>);
+/// <c>append_block_root_env</c> belongs to libkrun's init and is not ported (docs/compat.md).
 /// </summary>
 public sealed class VmSeedTests
 {
