@@ -318,7 +318,6 @@ public sealed partial class AgentRelay : IAsyncDisposable
         }
         catch (Exception e)
         {
-            _snapshotPrepared = null;
             _guestWriteGate.Release();
             if (e is TimeoutException) throw new AgentProtocolException("the guest agent did not answer msb.snapshot.prepare within 10 s");
             throw;

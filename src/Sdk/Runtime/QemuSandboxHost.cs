@@ -203,7 +203,7 @@ internal sealed class QemuSandboxHost
             // A resumed template has the wall clock and random state of the moment it was saved: give it ours.
             bootstrap = bootstrap with
             {
-                UnixTimeNanos = (ulong)(DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100,
+                UnixTimeNanos = ClockSync.Now().UnixTimeNanos,
                 Entropy = RandomNumberGenerator.GetBytes(32),
             };
         }
@@ -362,27 +362,21 @@ internal sealed class QemuSandboxHost
         var started = DateTime.UtcNow;
         _log.Info("saving the ready-state template: quiescing the guest");
         await relay.QuiesceGuestAsync(cancellationToken).ConfigureAwait(false);
-        Exception? failure = null;
         try
         {
             await Task.Run(() => QemuReadyTemplates.Save(_launch, main.SessionId, () => _qemu!.ExitCode is null), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is MicrosandboxException or IOException or System.Net.Sockets.SocketException)
         {
-            failure = e;
+            _log.Warn($"ready-state template not saved: {e.Message}");
+            throw new MicrosandboxException($"saving the ready-state template failed: {e.Message}", e);
         }
         finally
         {
-            // Whatever happened, this sandbox goes on running.
-            await Task.Run(() => QemuReadyTemplates.Continue(_launch, () => _qemu!.ExitCode is null), CancellationToken.None).ConfigureAwait(false);
+            // Whatever happened (the VM itself was continued by the save), this sandbox goes on running.
             await relay.ResumeGuestAsync(SnapshotResume.Now(hostname), CancellationToken.None).ConfigureAwait(false);
         }
         var paused = (DateTime.UtcNow - started).TotalSeconds;
-        if (failure is not null)
-        {
-            _log.Warn($"ready-state template not saved: {failure.Message}");
-            throw new MicrosandboxException($"saving the ready-state template failed: {failure.Message}", failure);
-        }
         _log.Info($"ready-state template saved in {_launch.Qemu!.ReadyTemplate} (guest paused {paused:0.00} s)");
         return new SnapshotSaved(_launch.Qemu.ReadyTemplate!, paused);
     }

@@ -124,19 +124,20 @@ internal static class SandboxLauncher
                 var coldLaunch = launch;
                 var files = StageFiles(config.Files, home.RuntimeDirectory(name));
                 launch = launch with { Startup = startup is null ? null : startup with { Files = files } };
-                string? readyTemplate = null;
                 var readyLaunch = config.ReadyStateSnapshot ? ReadyStateLaunch(launch, startup, config.ReadyStateSnapshotWhenSupported, logger, name) : null;
                 if (readyLaunch is not null)
                 {
-                    launch = readyLaunch;
-                    var readyKey = Engines.Qemu.QemuReadyTemplates.Key(launch, config.Waits.Select(w => w.Description));
-                    readyTemplate = Path.Combine(Engines.Qemu.QemuReadyTemplates.Directory(home), readyKey);
+                    var readyKey = Engines.Qemu.QemuReadyTemplates.Key(readyLaunch, config.Waits.Select(w => w.Description));
                     if (attempt.AllowReadyRestore && Engines.Qemu.QemuReadyTemplates.Find(home, readyKey) is { } template)
                     {
-                        launch = Engines.Qemu.QemuReadyTemplates.AsClone(launch, template);
+                        launch = Engines.Qemu.QemuReadyTemplates.AsClone(readyLaunch, template);
                         attempt.RestoredFromReady = readyKey;
-                        readyTemplate = null;
                         logger.LogInformation("resuming {Name} from ready-state template {Key} (main process running, waits held when saved)", name, readyKey);
+                    }
+                    else
+                    {
+                        // No template yet: this sandbox saves one once its waits hold (its monitor is no part of the shape).
+                        launch = Engines.Qemu.QemuReadyTemplates.AsSaver(readyLaunch, Path.Combine(Engines.Qemu.QemuReadyTemplates.Directory(home), readyKey));
                     }
                 }
                 if (attempt.AllowRestore && launch.Qemu is { ReadyResume: null })
@@ -150,7 +151,6 @@ internal static class SandboxLauncher
                         logger.LogInformation("resuming {Name} from snapshot template {Key}", name, key);
                     }
                 }
-                if (readyTemplate is not null) launch = Engines.Qemu.QemuReadyTemplates.AsSaver(launch, readyTemplate);
                 // The sandbox process inherits these locks and holds them for its life; our copies go when spawn returns.
                 using var disks = DiskLocks.Acquire(spec, namedVolumes, rootReadonly: launch.Qemu is not null || launch.Rootfs.DiskReadonly);
                 var request = new SandboxLaunchRequest(engine.Engine.SandboxProcessProgram, home, name, (int)record.Id,
@@ -174,12 +174,12 @@ internal static class SandboxLauncher
                 var sandbox = Sandbox.Attach(config.Spec, record.Id, engine, options, logger, process, agent, spec.Network.Ports, startup);
                 MainProcessMarker.Write(home, name, keep: startup is not null && !config.Spec.Lifecycle.Ephemeral);
                 if (launch.Qemu?.ReadyResume is null)
-                    await ReadyAsync(sandbox, config, startup, logger, cancellationToken).ConfigureAwait(false);
+                    await ReadyAsync(sandbox, config, logger, cancellationToken).ConfigureAwait(false);
                 else if (config.Waits.Count > 0)
                     // The saved guest is the state in which they held: memory, sockets and all. Running them again
                     // would only cost their round trips (a pg_isready exec is a third of a second under emulation).
                     logger.LogInformation("{Name}: {Count} wait(s) held when the ready-state template was saved; not run again", name, config.Waits.Count);
-                if (readyTemplate is not null) await SaveReadyStateAsync(agent, name, logger, cancellationToken).ConfigureAwait(false);
+                if (launch.Qemu?.ReadyTemplate is not null) await SaveReadyStateAsync(agent, name, logger, cancellationToken).ConfigureAwait(false);
                 return sandbox;
             }
             catch
@@ -277,7 +277,7 @@ internal static class SandboxLauncher
     /// Runs the readiness waits. A failed wait stops the handle's own work; the caller tears the sandbox down as after
     /// any failed create.
     /// </summary>
-    private static async Task ReadyAsync(Sandbox sandbox, SandboxConfig config, StartupCommand? startup, ILogger logger, CancellationToken cancellationToken)
+    private static async Task ReadyAsync(Sandbox sandbox, SandboxConfig config, ILogger logger, CancellationToken cancellationToken)
     {
         try
         {

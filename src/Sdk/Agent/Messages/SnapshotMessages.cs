@@ -46,7 +46,7 @@ internal sealed record SnapshotResume(ulong UnixTimeNanos, byte[] Entropy, strin
 
     /// <summary>A resume carrying the current host time and 32 random bytes.</summary>
     public static SnapshotResume Now(string? hostname) =>
-        new((ulong)(DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32), hostname);
+        new(ClockSync.Now().UnixTimeNanos, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32), hostname);
 
     public void WriteTo(CborWriter writer)
     {

@@ -122,8 +122,8 @@ internal static class QemuReadyTemplates
 
     /// <summary>
     /// Saves the running VM of <paramref name="launch"/> as its ready-state template (the guest must be quiesced):
-    /// writes the state, the main process's session id and log next to it, and leaves the VM paused for
-    /// the caller to continue. A template another sandbox saved first is kept and this one dropped.
+    /// writes the state, the main process's session id and log next to it; the VM then runs on. A template another
+    /// sandbox saved first is kept and this one dropped.
     /// </summary>
     public static void Save(LaunchConfig launch, uint mainSessionId, Func<bool> vmmAlive)
     {
@@ -137,9 +137,17 @@ internal static class QemuReadyTemplates
         {
             using (var qmp = QmpClient.Connect(qmpSocket, TimeSpan.FromSeconds(5), vmmAlive))
             {
-                // Migrated while running (the guest is quiesced and idle, so it converges at once): a state saved
-                // from a paused VM would restore paused, since QEMU carries the run state over.
-                QemuStateFile.Save(qmp, Path.Combine(Path.GetDirectoryName(launch.AgentSock)!, "mig.sock"), Path.Combine(staging, StateFile));
+                try
+                {
+                    // Migrated while running (the guest is quiesced and idle, so it converges at once): a state saved
+                    // from a paused VM would restore paused, since QEMU carries the run state over.
+                    QemuStateFile.Save(qmp, Path.Combine(Path.GetDirectoryName(launch.AgentSock)!, "mig.sock"), Path.Combine(staging, StateFile));
+                }
+                finally
+                {
+                    // A completed migration leaves this VM paused (postmigrate): it carries on whatever happened.
+                    qmp.Execute("cont");
+                }
             }
             var log = Path.Combine(launch.LogDir, ExecLog.FileName);
             if (File.Exists(log)) File.Copy(log, Path.Combine(staging, ExecLog.FileName));
@@ -155,34 +163,9 @@ internal static class QemuReadyTemplates
         {
             if (System.IO.Directory.Exists(staging)) System.IO.Directory.Delete(staging, recursive: true);
         }
-        Prune(Path.GetDirectoryName(final)!);
-    }
-
-    /// <summary>Continues a VM paused by <see cref="Save"/>.</summary>
-    public static void Continue(LaunchConfig launch, Func<bool> vmmAlive)
-    {
-        using var qmp = QmpClient.Connect(launch.Qemu!.QmpSocket!, TimeSpan.FromSeconds(5), vmmAlive);
-        qmp.Execute("cont");
+        QemuTemplates.Prune(Path.GetDirectoryName(final)!, MaxTemplates);
     }
 
     /// <summary>Forgets a template (e.g. one this QEMU can no longer restore).</summary>
-    public static void Delete(MicrosandboxHome home, string key)
-    {
-        try { System.IO.Directory.Delete(Path.Combine(Directory(home), key), recursive: true); }
-        catch (DirectoryNotFoundException) { }
-        catch (IOException) { }
-    }
-
-    // Least recently used beyond MaxTemplates go; a clone resuming from one keeps its open state file.
-    private static void Prune(string root)
-    {
-        var saved = new DirectoryInfo(root).GetDirectories()
-            .Where(d => !d.Name.EndsWith(".tmp", StringComparison.Ordinal) && File.Exists(Path.Combine(d.FullName, StateFile)))
-            .OrderByDescending(d => d.LastWriteTimeUtc)
-            .ToList();
-        foreach (var old in saved.Skip(MaxTemplates))
-        {
-            try { old.Delete(recursive: true); } catch (IOException) { }
-        }
-    }
+    public static void Delete(MicrosandboxHome home, string key) => QemuTemplates.DeleteDirectory(Path.Combine(Directory(home), key));
 }

@@ -72,7 +72,7 @@ internal static class QemuTemplates
         return File.Exists(state) ? state : null;
     }
 
-    /// <summary>Marks a template as used now (its directory's time orders <see cref="Prune"/>).</summary>
+    /// <summary>Marks a template as used now (its directory's time orders <see cref="Prune(MicrosandboxHome, int)"/>).</summary>
     public static void Touch(string state)
     {
         try { System.IO.Directory.SetLastWriteTimeUtc(Path.GetDirectoryName(state)!, DateTime.UtcNow); }
@@ -84,9 +84,14 @@ internal static class QemuTemplates
     /// Deletes the least recently used templates beyond <paramref name="keep"/> (each is tens of MiB). A clone that
     /// is starting from one keeps working: QEMU has the state file open, and unlinking it does not take it away.
     /// </summary>
-    public static void Prune(MicrosandboxHome home, int keep = MaxTemplates)
+    public static void Prune(MicrosandboxHome home, int keep = MaxTemplates) => Prune(Directory(home), keep);
+
+    /// <summary>
+    /// <see cref="Prune(MicrosandboxHome, int)"/> for any directory of templates (<c>KEY/state</c> each, staged as
+    /// <c>*.tmp</c>): the ready-state templates are kept the same way.
+    /// </summary>
+    internal static void Prune(string root, int keep)
     {
-        var root = Directory(home);
         if (!System.IO.Directory.Exists(root)) return;
         // Staging left by a builder that was killed: nobody finishes it.
         foreach (var stale in new DirectoryInfo(root).GetDirectories("*.tmp").Where(d => d.LastWriteTimeUtc < DateTime.UtcNow.AddHours(-1)))
@@ -109,9 +114,12 @@ internal static class QemuTemplates
     }
 
     /// <summary>Forgets a template (e.g. one this QEMU can no longer restore).</summary>
-    public static void Delete(MicrosandboxHome home, string key)
+    public static void Delete(MicrosandboxHome home, string key) => DeleteDirectory(Path.Combine(Directory(home), key));
+
+    /// <summary>Removes a template's directory, if it is still there.</summary>
+    internal static void DeleteDirectory(string template)
     {
-        try { System.IO.Directory.Delete(Path.Combine(Directory(home), key), recursive: true); }
+        try { System.IO.Directory.Delete(template, recursive: true); }
         catch (DirectoryNotFoundException) { }
         catch (IOException) { }
     }
