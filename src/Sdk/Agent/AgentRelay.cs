@@ -38,6 +38,7 @@ public sealed partial class AgentRelay : IAsyncDisposable
     private int _disposed;
     // Held by the guest writer for each frame, and by a snapshot from its quiesce until the guest's resume.
     private readonly SemaphoreSlim _guestWriteGate = new(1, 1);
+    private readonly TaskCompletionSource _firstClient = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource? _snapshotPrepared;
     private TaskCompletionSource<byte[]>? _snapshotResumed;
 
@@ -95,6 +96,9 @@ public sealed partial class AgentRelay : IAsyncDisposable
     {
         get { lock (_clientsLock) return _clients.Values.Sum(c => c.ActiveExecSessions.Count); }
     }
+
+    /// <summary>Completes when the first client has connected on the socket (in-process clients do not count).</summary>
+    internal Task FirstClientConnected => _firstClient.Task;
 
     /// <summary>Completes when the guest channel has closed (the VM went away or the stream failed).</summary>
     public Task GuestCompletion => _guestClosed.Task;
@@ -469,6 +473,7 @@ public sealed partial class AgentRelay : IAsyncDisposable
                     {
                         client = new RelayClient(slot, socket, _options.ClientQueueFrames);
                         _clients[slot] = client;
+                        _firstClient.TrySetResult();
                         break;
                     }
                 }

@@ -262,6 +262,12 @@ internal sealed class QemuSandboxHost
         using var signals = WatchSignals();
         StartParentWatchdog();
         StartPolicies(relay);
+        if (_launch.Startup is not null && readyResume is null && _args.ParentWatchFd is not null)
+        {
+            // A main process that ends at once would stop the sandbox before its creator got to connect, and the
+            // creator would see a sandbox that never became ready: it starts once the creator is on the relay.
+            await Task.WhenAny(relay.FirstClientConnected, _stop.Task, qemuExit, Task.Delay(readyTimeout)).ConfigureAwait(false);
+        }
         await using var main = _launch.Startup is { } startup ? await StartMainProcessAsync(relay, startup, readyResume).ConfigureAwait(false) : null;
         if (main is not null && _launch.Qemu.ReadyTemplate is not null)
             relay.SaveSnapshot = token => SaveReadyStateAsync(relay, main, bootstrap.Hostname, token);
