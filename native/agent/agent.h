@@ -1,4 +1,6 @@
-/* Shared declarations for the microsandbox QEMU guest agent (PID 1). */
+/* Shared declarations for the microsandbox QEMU guest agent (PID 1): the
+ * handlers' entry points (boot.c, exec.c, fsops.c, net.c, modules.c, users.c)
+ * and, through port.h and util.h, the helpers they call. */
 #ifndef MSB_AGENT_H
 #define MSB_AGENT_H
 
@@ -7,6 +9,8 @@
 
 #include "cbor.h"
 #include "proto.h"
+#include "port.h"
+#include "util.h"
 
 #define AGENT_VERSION "0.1.0-qemu"
 #define AGENT_PORT_NAME "agent"
@@ -18,21 +22,6 @@
 #define SCRIPTS_PATH "/.msb/scripts"
 #define DEFAULT_GUEST_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define NINEP_OPTS "trans=virtio,version=9p2000.L,msize=262144"
-
-/* Output queue above this size pauses producers (exec output, fs reads). */
-#define OUT_HIGH_WATER (4u << 20)
-
-void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-uint64_t boottime_ns(void);
-
-/* ---- outgoing frames (main.c) ---- */
-extern buf_t g_out;
-void send_msg(uint32_t id, const char *type, const buf_t *payload);
-void send_empty(uint32_t id, const char *type); /* payload = empty map */
-void send_core_error(uint32_t id, const char *kind, const char *message, const char *offending);
-void activity_touch(void);
-extern uint64_t g_activity_seq;
-extern uint64_t g_ctr_host_messages, g_ctr_guest_messages, g_ctr_exec_bytes, g_ctr_fs_bytes;
 
 /* ---- configuration kept after bootstrap (boot.c) ---- */
 typedef struct {
@@ -50,14 +39,7 @@ int boot_run(int port_fd, buf_t *in, char *err, size_t errlen);
 int boot_resume(const cb_item *p, char *err, size_t errlen);
 /* Moves the built-in image (initramfs /rootfs) into the tmpfs that becomes the root, ahead of the bootstrap. */
 void boot_prepare_initramfs_root(void);
-
-/* ---- blocking port helpers used during boot (main.c) ---- */
-/* Waits for one complete frame; deadline in CLOCK_MONOTONIC ns. Returns 1 on
- * success, 0 on timeout, -1 on error (err filled). */
-int port_read_frame(int fd, buf_t *in, msg_t *m, uint64_t deadline_ns, char *err, size_t errlen);
-/* Writes all of g_out, waiting at most until deadline. Returns 0 or -1. */
-int port_flush_blocking(int fd, uint64_t deadline_ns);
-uint64_t mono_ns(void);
+void mount_dev_proc_sys(void);
 
 /* ---- users (users.c) ---- */
 typedef struct {
@@ -121,18 +103,5 @@ void modules_init(void);
 void modules_load_group(const char *group);
 void modules_load_for_devices(void);
 void modules_load_for_fstype(const char *fstype);
-
-/* ---- misc helpers (util.c) ---- */
-int mkdir_p(const char *path, mode_t mode);
-int write_all_fd(int fd, const void *data, size_t len);
-int write_bytes(const char *path, const void *data, size_t len, mode_t mode, int append);
-int write_file(const char *path, const char *content, mode_t mode);
-int read_small(const char *path, char *out, size_t n); /* first line, newline stripped */
-int remove_tree(const char *path);                     /* like rm -r; -1 with errno */
-int move_tree(const char *src, const char *dst);        /* copy with modes/owners, removing src as it goes */
-char *scripts_path(const char *path);
-void mount_dev_proc_sys(void); /* boot.c */
-char *xstrdup(const char *s);
-void *xcalloc(size_t n, size_t sz);
 
 #endif

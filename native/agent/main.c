@@ -3,14 +3,17 @@
  * Boot: mount /dev /proc /sys, load the kernel modules listed in
  * /etc/msb/modules, open the virtio-serial port named "agent", take
  * core.bootstrap (boot.c), send core.ready, then serve the agent protocol
- * with one poll loop until core.shutdown powers the VM off. */
+ * with one poll loop until core.shutdown powers the VM off.
+ *
+ * This file holds only startup and the dispatch loop: the helpers the handlers
+ * call (logging, allocation, sending frames, port I/O) live in util.c and
+ * port.c, so the dependency runs main.c -> handlers -> helpers. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,136 +28,10 @@
 
 #include "agent.h"
 
-buf_t g_out;
-/* Bytes of g_out already written to the port. Advancing an offset instead of
- * shifting the buffer after every (at most 32 KiB) port write keeps draining a
- * multi-megabyte queue linear. */
-static size_t g_out_off;
-
-static size_t out_pending(void) { return g_out.len - g_out_off; }
-
-/* Writes queued output until the port would block; returns -1 on a hard error. */
-static int out_write(int fd)
-{
-    while (g_out_off < g_out.len) {
-        ssize_t w = write(fd, g_out.data + g_out_off, g_out.len - g_out_off);
-        if (w > 0) {
-            g_out_off += (size_t)w;
-            continue;
-        }
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0 && errno != EAGAIN)
-            return -1;
-        break;
-    }
-    if (g_out_off == g_out.len) {
-        buf_consume(&g_out, g_out.len);
-        g_out_off = 0;
-    } else if (g_out_off > (1u << 20) && g_out_off > g_out.len / 2) {
-        buf_consume(&g_out, g_out_off);
-        g_out_off = 0;
-    }
-    return 0;
-}
-uint64_t g_activity_seq;
-uint64_t g_ctr_host_messages, g_ctr_guest_messages, g_ctr_exec_bytes, g_ctr_fs_bytes;
-
 static int g_sigfd = -1;
 static int g_port = -1;
-static int g_port_connected = 1;
 static int g_runtime_mounted;
 static uint64_t g_boot_ns, g_init_ns;
-
-/* ------------------------------------------------------------------ */
-/* small utilities                                                      */
-
-void logmsg(const char *fmt, ...)
-{
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    dprintf(2, "msb-agent: %s\n", line);
-}
-
-uint64_t boottime_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_BOOTTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-char *xstrdup(const char *s)
-{
-    char *d = strdup(s ? s : "");
-    if (!d) {
-        logmsg("out of memory");
-        abort();
-    }
-    return d;
-}
-
-void *xcalloc(size_t n, size_t sz)
-{
-    void *p = calloc(n ? n : 1, sz ? sz : 1);
-    if (!p) {
-        logmsg("out of memory");
-        abort();
-    }
-    return p;
-}
-
-void activity_touch(void) { g_activity_seq++; }
-
-/* Guest replies that are maintenance traffic do not count as activity. */
-static int guest_type_counts(const char *type)
-{
-    return strcmp(type, T_PONG) != 0 && strcmp(type, T_TOUCHED) != 0 && strcmp(type, T_ERROR) != 0;
-}
-
-void send_msg(uint32_t id, const char *type, const buf_t *payload)
-{
-    proto_frame(&g_out, id, type, payload ? payload->data : NULL, payload ? payload->len : 0);
-    if (guest_type_counts(type)) {
-        g_ctr_guest_messages++;
-        activity_touch();
-    }
-}
-
-void send_empty(uint32_t id, const char *type)
-{
-    buf_t p;
-    buf_init(&p);
-    cb_map(&p, 0);
-    send_msg(id, type, &p);
-    buf_free(&p);
-}
-
-void send_core_error(uint32_t id, const char *kind, const char *message, const char *offending)
-{
-    buf_t p;
-    buf_init(&p);
-    cb_map(&p, offending ? 3 : 2);
-    cb_text(&p, "kind");
-    cb_text(&p, kind);
-    cb_text(&p, "message");
-    cb_text(&p, message);
-    if (offending) {
-        cb_text(&p, "offending_type");
-        cb_text(&p, offending);
-    }
-    send_msg(id, T_ERROR, &p);
-    buf_free(&p);
-}
 
 /* ------------------------------------------------------------------ */
 /* early init                                                           */
@@ -250,72 +127,6 @@ static void handle_signals(void)
     pid_t pid;
     while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
         exec_on_child_exit(pid, st);
-}
-
-/* ------------------------------------------------------------------ */
-/* boot-time blocking port I/O                                          */
-
-int port_read_frame(int fd, buf_t *in, msg_t *m, uint64_t deadline_ns, char *err, size_t errlen)
-{
-    uint8_t tmp[65536];
-    for (;;) {
-        int r = proto_take(in, m, err, errlen);
-        if (r == 1)
-            return 1;
-        if (r < 0)
-            return -1;
-        uint64_t now = mono_ns();
-        if (now >= deadline_ns)
-            return 0;
-        int timeout = (int)((deadline_ns - now) / 1000000ull) + 1;
-        struct pollfd pfd[2] = {{fd, POLLIN, 0}, {g_sigfd, POLLIN, 0}};
-        int npfd = 2;
-        if (!g_port_connected) {
-            /* host side not connected: wait for SIGIO (or recheck every 500 ms) */
-            pfd[0].fd = -1;
-            if (timeout > 500)
-                timeout = 500;
-        }
-        int pr = poll(pfd, npfd, timeout);
-        if (pr < 0 && errno != EINTR) {
-            snprintf(err, errlen, "poll: %s", strerror(errno));
-            return -1;
-        }
-        if (pfd[1].revents)
-            handle_signals();
-        if (!g_port_connected && pfd[0].fd < 0) {
-            g_port_connected = 1; /* try again after SIGIO or the recheck delay */
-            continue;
-        }
-        if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-            ssize_t n = read(fd, tmp, sizeof(tmp));
-            if (n > 0)
-                buf_append(in, tmp, (size_t)n);
-            else if (n == 0)
-                g_port_connected = 0;
-            else if (errno != EAGAIN && errno != EINTR) {
-                snprintf(err, errlen, "read agent port: %s", strerror(errno));
-                return -1;
-            }
-        }
-    }
-}
-
-int port_flush_blocking(int fd, uint64_t deadline_ns)
-{
-    while (out_pending()) {
-        if (out_write(fd) < 0)
-            return -1;
-        if (!out_pending())
-            break;
-        uint64_t now = mono_ns();
-        if (now >= deadline_ns)
-            return -1;
-        struct pollfd pfd = {fd, POLLOUT, 0};
-        int t = (int)((deadline_ns - now) / 1000000ull) + 1;
-        poll(&pfd, 1, t > 200 ? 200 : t);
-    }
-    return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -771,6 +582,7 @@ int main(void)
     read_cmdline_switches(&debug, preload, sizeof(preload));
     g_module_debug = debug;
     setup_signals();
+    port_watch_signals(g_sigfd, handle_signals);
     modules_init();
     modules_load_group("boot");
     modules_load_for_devices();

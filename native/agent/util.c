@@ -1,17 +1,70 @@
-/* Small helpers shared by the agent's modules. */
+/* Small helpers shared by the agent's modules: logging, clocks, allocation
+ * wrappers and file/fd I/O. Uses nothing from the other agent files. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
+
+/* ------------------------------------------------------------------ */
+/* logging, clocks, allocation                                         */
+
+void logmsg(const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    dprintf(2, "msb-agent: %s\n", line);
+}
+
+uint64_t boottime_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_BOOTTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+char *xstrdup(const char *s)
+{
+    char *d = strdup(s ? s : "");
+    if (!d) {
+        logmsg("out of memory");
+        abort();
+    }
+    return d;
+}
+
+void *xcalloc(size_t n, size_t sz)
+{
+    void *p = calloc(n ? n : 1, sz ? sz : 1);
+    if (!p) {
+        logmsg("out of memory");
+        abort();
+    }
+    return p;
+}
+
+/* ------------------------------------------------------------------ */
+/* files and fds                                                        */
 
 int mkdir_p(const char *path, mode_t mode)
 {
