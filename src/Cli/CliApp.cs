@@ -25,6 +25,7 @@ public static class CliApp
         root.Add(DoctorCommand.Create());
         root.Add(PullCommand.Create());
         root.Add(ImagesCommand.Create());
+        root.Add(DockerApiCommand.Create());
         return root;
     }
 

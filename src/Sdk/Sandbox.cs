@@ -184,6 +184,24 @@ public sealed partial class Sandbox : IAsyncDisposable
     }
 
     /// <summary>
+    /// Kills the VM at once (Docker's <c>kill</c>): the sandbox process and QEMU get SIGKILL, no stop signal, no grace, no
+    /// guest power-off. The run is recorded as killed; a main process's exit code reads as -1. Idempotent.
+    /// </summary>
+    public async Task KillAsync(CancellationToken cancellationToken = default)
+    {
+        if (_detached) return;
+        Interlocked.Exchange(ref _stopped, 1);
+        await _agent.DisposeAsync().ConfigureAwait(false);
+        if (!_process.HasExited)
+        {
+            _logger.LogInformation("killing sandbox {Name}", Name);
+            _process.Signal(Libc.SIGKILL);
+            await _process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+            await SandboxLauncher.MarkKilledAsync(_options.Home, Id, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
     /// Lets the sandbox outlive this handle and this process (<c>microsandbox run -d</c>): the handle closes, the VM
     /// keeps running, and <see cref="Sandboxes"/> reaches it by name from then on. Disposing the handle afterwards does
     /// nothing.

@@ -1,8 +1,14 @@
 namespace Microsandbox.Host;
 
-/// <summary>Linux signal names and numbers: for messages ("signal 9 (SIGKILL)") and for images' <c>STOPSIGNAL</c>.</summary>
-internal static class Signals
+/// <summary>Linux signal names and numbers: for messages ("signal 9 (SIGKILL)"), images' <c>STOPSIGNAL</c> and Docker's <c>kill</c>.</summary>
+public static class Signals
 {
+    /// <summary>SIGKILL's number.</summary>
+    public const int Kill = 9;
+
+    /// <summary>SIGTERM's number.</summary>
+    public const int Terminate = 15;
+
     private static readonly (int Number, string Name)[] Known =
     [
         (1, "SIGHUP"), (2, "SIGINT"), (3, "SIGQUIT"), (4, "SIGILL"), (5, "SIGTRAP"), (6, "SIGABRT"), (7, "SIGBUS"),
@@ -11,6 +17,7 @@ internal static class Signals
         (28, "SIGWINCH"), (30, "SIGPWR"),
     ];
 
+    /// <summary>The signal's name (<c>SIGKILL</c>), or <c>signal N</c> for a number without one here.</summary>
     public static string Name(int signal) =>
         Array.Find(Known, k => k.Number == signal).Name ?? "signal " + signal;
 

@@ -85,6 +85,21 @@ public sealed class ImageCache
         WriteAtomically(path, JsonSerializer.SerializeToUtf8Bytes(image with { References = [.. references] }, CachedImageJson.Default.CachedImage));
     }
 
+    /// <summary>
+    /// Forgets an image: every reference that still resolves to it and its record go; its blobs stay (other images
+    /// may share them) until the cache is cleaned.
+    /// </summary>
+    public void Forget(CachedImage image)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        foreach (var text in image.References)
+        {
+            if (ImageReference.TryParse(text, out var reference, out _) && ResolveReference(reference) == image.ManifestDigest)
+                File.Delete(RefPath(reference));
+        }
+        File.Delete(Path.Combine(ImagesDirectory, Digest.Hex(image.ManifestDigest) + ".json"));
+    }
+
     /// <summary>The record of a pulled image by manifest digest, or null.</summary>
     public CachedImage? GetImage(string manifestDigest) =>
         ReadImage(Path.Combine(ImagesDirectory, Digest.Hex(manifestDigest) + ".json"));

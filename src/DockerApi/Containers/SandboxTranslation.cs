@@ -1,0 +1,105 @@
+using System.Formats.Tar;
+using System.Net;
+using Microsandbox.DockerApi.Http;
+using Microsandbox.Spec;
+
+namespace Microsandbox.DockerApi.Containers;
+
+/// <summary>
+/// A container's create request as a <see cref="SandboxBuilder"/>: the image's own entrypoint runs as the main
+/// process (Docker's merge rules live in the SDK), ports, mounts, resources and files uploaded before start.
+/// </summary>
+internal static class SandboxTranslation
+{
+    /// <summary>The label that marks sandboxes this server created, valued with the container ID.</summary>
+    public const string ContainerIdLabel = "io.microsandbox.docker-api.id";
+
+    public static SandboxBuilder Build(DockerContainer container)
+    {
+        var request = container.Request;
+        if (request.ExtraHosts.Count > 0) throw DockerApiException.NotImplemented("HostConfig.ExtraHosts");
+        var reference = container.Image.Image.References.FirstOrDefault()
+            ?? throw DockerApiException.NotFound($"No such image: {request.Image}");
+        var builder = new SandboxBuilder(container.Name)
+            .Image(reference)
+            .PullPolicy(PullPolicy.Never)
+            .MainProcess()
+            .Hostname(request.Hostname ?? container.Id[..12])
+            .Label(ContainerIdLabel, container.Id);
+        foreach (var (key, value) in request.Labels) builder = builder.Label(key, value);
+        foreach (var entry in request.Env)
+        {
+            var eq = entry.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0) throw DockerApiException.BadRequest($"Env entry '{entry}': expected KEY=VALUE");
+            builder = builder.Env(entry[..eq], entry[(eq + 1)..]);
+        }
+        if (request.Entrypoint is { } entrypoint) builder = builder.Entrypoint(entrypoint);
+        if (request.Cmd is { } cmd) builder = builder.Cmd(cmd);
+        if (request.WorkingDir is { } workdir) builder = builder.Workdir(workdir);
+        if (request.User is { } user) builder = builder.User(user);
+        if (request.StopSignal is { } signal) builder = builder.StopSignal(signal);
+        if (request.StopTimeout is { } stopTimeout) builder = builder.StopTimeout(TimeSpan.FromSeconds(Math.Max(0, stopTimeout)));
+        if (request.Healthcheck is { Test.Count: > 0 } check && check.Test[0] != "NONE")
+            builder = builder.Healthcheck(check.Test, check.Interval, check.Timeout, check.StartPeriod, check.Retries);
+        if (request.Memory > 0) builder = builder.Memory((uint)Math.Max(64, (request.Memory + (1 << 20) - 1) >> 20));
+        if (request.NanoCpus > 0) builder = builder.Cpus((byte)Math.Clamp((request.NanoCpus + 999_999_999) / 1_000_000_000, 1, 255));
+        foreach (var (port, bind) in PublishedPorts(container))
+        {
+            var address = bind.HostIp.Length == 0 ? IPAddress.Any : IPAddress.Parse(bind.HostIp);
+            builder = port.Protocol == "udp"
+                ? builder.PortUdpBind(address, (ushort)bind.HostPort, port.Port)
+                : builder.PortBind(address, (ushort)bind.HostPort, port.Port);
+        }
+        foreach (var mount in request.Mounts)
+        {
+            builder = builder.Volume(mount.Target, m =>
+            {
+                var kind = mount.Type switch
+                {
+                    "bind" => m.Bind(mount.Source),
+                    "volume" => m.Named(mount.Source),
+                    _ => m.Tmpfs(),
+                };
+                return mount.ReadOnly ? kind.Readonly() : kind;
+            });
+        }
+        foreach (var (path, tar) in container.PendingArchives) builder = CopyArchive(builder, path, tar);
+        return builder;
+    }
+
+    /// <summary>The ports to publish: every binding asked for, plus each exposed port when all are published.</summary>
+    public static IEnumerable<(ContainerPort Port, PortBinding Bind)> PublishedPorts(DockerContainer container)
+    {
+        var request = container.Request;
+        var seen = new HashSet<ContainerPort>();
+        foreach (var (text, bindings) in request.PortBindings)
+        {
+            var port = ContainerPort.Parse(text);
+            seen.Add(port);
+            foreach (var bind in bindings)
+            {
+                if (bind.HostIp.Length > 0 && !IPAddress.TryParse(bind.HostIp, out _))
+                    throw DockerApiException.BadRequest($"PortBindings[{text}].HostIp '{bind.HostIp}' is not an IP address");
+                yield return (port, bind);
+            }
+        }
+        if (!request.PublishAllPorts) yield break;
+        foreach (var text in request.ExposedPorts.Concat(container.Image.Config.ExposedPorts))
+        {
+            var port = ContainerPort.Parse(text);
+            if (seen.Add(port)) yield return (port, new PortBinding("", 0));
+        }
+    }
+
+    /// <summary>Adds the regular files of an uploaded tar as copy-ins under <paramref name="directory"/>.</summary>
+    private static SandboxBuilder CopyArchive(SandboxBuilder builder, string directory, byte[] tar)
+    {
+        foreach (var entry in ArchiveEntries.Read(tar))
+        {
+            if (entry.Type is TarEntryType.Directory) continue; // parents are made as mkdir -p would
+            var guestPath = ArchiveEntries.GuestPath(directory, entry.Name);
+            builder = builder.CopyIn(entry.Content, guestPath, entry.Mode, entry.Uid, entry.Gid);
+        }
+        return builder;
+    }
+}
