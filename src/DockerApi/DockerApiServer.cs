@@ -102,6 +102,8 @@ public sealed class DockerApiServer : IAsyncDisposable
                 // The client went away: nothing to answer.
             }
         });
+        // Routing runs after the version prefix is stripped.
+        app.UseRouting();
         SystemEndpoints.Map(app, store, sandboxOptions);
         ImageEndpoints.Map(app, images, store);
         ContainerEndpoints.Map(app, store, lifecycle, images);

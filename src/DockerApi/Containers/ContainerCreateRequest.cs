@@ -49,8 +49,9 @@ internal sealed record ContainerCreateRequest
         return new ContainerCreateRequest
         {
             Image = image,
-            Entrypoint = Strings(body, "Entrypoint"),
-            Cmd = Strings(body, "Cmd"),
+            // An empty list means "the image's", as Docker reads it (Testcontainers always sends "Cmd": []).
+            Entrypoint = Strings(body, "Entrypoint") is { Count: > 0 } entrypoint ? entrypoint : null,
+            Cmd = Strings(body, "Cmd") is { Count: > 0 } cmd ? cmd : null,
             Env = Strings(body, "Env") ?? [],
             Labels = StringMap(body, "Labels"),
             ExposedPorts = Field(body, "ExposedPorts") is { ValueKind: JsonValueKind.Object } ports ? ports.EnumerateObject().Select(p => p.Name).ToList() : [],

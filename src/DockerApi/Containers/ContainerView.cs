@@ -10,7 +10,8 @@ internal static class ContainerView
 {
     // The QEMU engine's user-mode network gives every guest the same address behind its own NAT.
     private const string GuestAddress = "10.0.2.15";
-    private const string Gateway = "10.0.2.2";
+
+    private static string Gateway => HostAddress.Gateway;
 
     public static object Inspect(DockerContainer c)
     {

@@ -40,9 +40,14 @@ internal sealed class Hijack : IAsyncDisposable
             var body = await ReadRenamedBodyAsync(context.Request, stream, cancellationToken).ConfigureAwait(false);
             return new Hijack(stream, stream, body);
         }
+        // A connection that already served requests (a pooled client) is not rewritten, so it cannot upgrade: the
+        // stream goes out as an unframed body after 200 with Upgrade: tcp, and the connection closes after it, as
+        // Docker.DotNet's hijack expects.
         var plainBody = await DockerJson.ReadBodyAsync(context.Request, cancellationToken).ConfigureAwait(false);
         context.Response.StatusCode = 200;
         context.Response.ContentType = mediaType;
+        context.Response.Headers.Upgrade = "tcp";
+        context.Response.Headers.TransferEncoding = "identity";
         await context.Response.StartAsync(cancellationToken).ConfigureAwait(false);
         return new Hijack(context.Response.Body, null, plainBody);
     }

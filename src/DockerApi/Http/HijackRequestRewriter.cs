@@ -38,8 +38,10 @@ internal static class HijackRequestRewriter
         }
         finally
         {
+            // The pump may sit in a read of the client's side; it must end before the connection can close, or a
+            // client waiting for the end of a hijacked stream would wait forever.
             connection.Transport = original;
-            await original.Input.CompleteAsync().ConfigureAwait(false);
+            original.Input.CancelPendingRead();
             await pump.ConfigureAwait(false);
         }
     };
@@ -53,6 +55,7 @@ internal static class HijackRequestRewriter
             while (true)
             {
                 var result = await input.ReadAsync(closed).ConfigureAwait(false);
+                if (result.IsCanceled) return;
                 var buffer = result.Buffer;
                 var end = IndexOf(buffer, HeadEnd);
                 if (end >= 0 || buffer.Length > MaxHeadBytes || result.IsCompleted)
