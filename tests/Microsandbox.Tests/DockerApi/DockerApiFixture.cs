@@ -10,7 +10,7 @@ namespace Microsandbox.Tests.DockerApi;
 /// <summary>
 /// One Docker API server for the Docker API tests, in-process on a socket of its own, and a real registry on
 /// 127.0.0.1 (Debian's docker-registry) holding the service images <c>./build.sh Images</c> built from Debian's
-/// packages: <c>redis:7</c> and <c>postgres:16</c>. Clients (Testcontainers, Docker.DotNet) pull them through the
+/// packages: <c>redis:7</c> and <c>postgres:15</c>. Clients (Testcontainers, Docker.DotNet) pull them through the
 /// server as they would from Docker Hub.
 /// </summary>
 public sealed class DockerApiFixture : IAsyncLifetime
@@ -32,7 +32,7 @@ public sealed class DockerApiFixture : IAsyncLifetime
     public string RedisImage => $"{Registry}/redis:7";
 
     /// <summary>The PostgreSQL image's reference in the registry.</summary>
-    public string PostgresImage => $"{Registry}/postgres:16";
+    public string PostgresImage => $"{Registry}/postgres:15";
 
     public async ValueTask InitializeAsync()
     {
@@ -41,7 +41,7 @@ public sealed class DockerApiFixture : IAsyncLifetime
             Engines.Qemu.QemuAssets.Locate();
             if (Engines.Qemu.QemuAssets.FindOnPath("docker-registry") is null) return;
             _registry = await LocalRegistry.StartAsync();
-            foreach (var (name, tag) in new[] { ("redis", "7"), ("postgres", "16") })
+            foreach (var (name, tag) in new[] { ("redis", "7"), ("postgres", "15") })
             {
                 var layout = Path.Combine(ServiceImages.Directory, name);
                 if (File.Exists(Path.Combine(layout, "index.json"))) await PushLayoutAsync(layout, $"{_registry.Host}/{name}:{tag}");
