@@ -110,6 +110,7 @@ public sealed class DockerApiServer : IAsyncDisposable
         ArchiveEndpoints.Map(app, store);
         ExecEndpoints.Map(app, store, execs, shutdown.Token);
         NetworkEndpoints.Map(app);
+        VolumeEndpoints.Map(app, store, sandboxOptions);
         app.MapFallback((HttpContext context) =>
             DockerJson.Error(501, $"{context.Request.Method} {context.Request.Path} is not supported by the microsandbox Docker API"));
 

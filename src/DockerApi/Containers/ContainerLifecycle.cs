@@ -22,6 +22,9 @@ internal sealed class ContainerLifecycle(ContainerStore store, SandboxOptions op
         {
             if (container.Status == ContainerStatus.Running) return false;
             if (container.Sandbox is { } previous) await previous.RemoveAsync(shutdown).ConfigureAwait(false);
+            // Docker creates a named volume on first use.
+            foreach (var mount in container.Request.Mounts.Where(m => m.Type == "volume"))
+                await Volumes.CreateAsync(mount.Source, options: options, cancellationToken: shutdown).ConfigureAwait(false);
             var builder = SandboxTranslation.Build(container);
             var ports = SandboxTranslation.PublishedPorts(container).ToList();
             _logger.LogInformation("container {Name}: starting sandbox from {Image}", container.Name, container.Request.Image);
