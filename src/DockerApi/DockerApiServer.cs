@@ -171,7 +171,7 @@ public sealed class DockerApiServer : IAsyncDisposable
 
     private static HttpsConnectionAdapterOptions MutualTls(string dir)
     {
-        var ca = X509Certificate2.CreateFromPemFile(Path.Combine(dir, "ca.pem"));
+        var ca = X509Certificate2.CreateFromPem(File.ReadAllText(Path.Combine(dir, "ca.pem")));
         return new HttpsConnectionAdapterOptions
         {
             ServerCertificate = X509Certificate2.CreateFromPemFile(Path.Combine(dir, "cert.pem"), Path.Combine(dir, "key.pem")),

@@ -34,12 +34,18 @@ public sealed class TestcontainersGenericTests(DockerApiFixture fixture, ITestOu
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task Generic_container_passes_every_wait_strategy_then_execs_logs_copies_stops_and_is_disposed()
+    public Task Generic_container_passes_every_wait_strategy_then_execs_logs_copies_stops_and_is_disposed() =>
+        RunGenericScenarioAsync(fixture.RedisImage, b => b.WithDockerEndpoint(fixture.Server.DockerHost), fixture.Server.DockerHost, null, output);
+
+    /// <summary>
+    /// The generic scenario against any endpoint: <paramref name="endpoint"/> points the builder at it, and
+    /// <paramref name="dockerHost"/> (with <paramref name="auth"/>) lets Docker.DotNet check the container is gone.
+    /// </summary>
+    internal static async Task RunGenericScenarioAsync(string image, Func<ContainerBuilder, ContainerBuilder> endpoint, string dockerHost,
+        Docker.DotNet.Handler.Abstractions.IAuthProvider? auth, ITestOutputHelper output)
     {
-        var server = fixture.Server;
         TestcontainersSettings.ResourceReaperEnabled = false;
-        var container = new ContainerBuilder(fixture.RedisImage)
-            .WithDockerEndpoint(server.DockerHost)
+        var container = endpoint(new ContainerBuilder(image))
             .WithEntrypoint("perl", "-e", HttpServer)
             .WithEnvironment("GREETING", "testcontainers")
             .WithPortBinding(8080, assignRandomHostPort: true)
@@ -107,7 +113,8 @@ public sealed class TestcontainersGenericTests(DockerApiFixture fixture, ITestOu
             await container.DisposeAsync();
         }
         // Dispose removed it: the server no longer knows the container, nor the state database its sandbox.
-        using var docker = new Docker.DotNet.DockerClientBuilder().WithEndpoint(new Uri(server.DockerHost)).Build();
+        var builder = new Docker.DotNet.DockerClientBuilder().WithEndpoint(new Uri(dockerHost));
+        using var docker = (auth is null ? builder : builder.WithAuthProvider(auth)).Build();
         await Assert.ThrowsAsync<Docker.DotNet.DockerContainerNotFoundException>(() => docker.Containers.InspectContainerAsync(id, Ct));
         Assert.Null(await Sandboxes.InspectAsync(name, VmEnvironment.Options(), Ct));
     }
