@@ -170,6 +170,27 @@ public sealed class FreshMachineTests(PackedFeed feed, ITestOutputHelper output)
         output.WriteLine(await stderr);
         Assert.Equal(0, cli.ExitCode);
         Assert.Equal($"ok\n{feed.KernelVersion}\n", await stdout);
+
+        // The installed tool also serves the Docker API (Kestrel comes with the tool's shared framework).
+        var socket = Path.Combine(home, "docker.sock");
+        var serve = new ProcessStartInfo(Path.Combine(tools, "microsandbox")) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[] { "docker-api", "--socket", socket }) serve.ArgumentList.Add(argument);
+        foreach (var key in PackedFeed.RemovedVariables) serve.Environment.Remove(key);
+        foreach (var (key, value) in feed.FreshEnvironment(home)) serve.Environment[key] = value;
+        using var server = Process.Start(serve)!;
+        try
+        {
+            Assert.Equal("DOCKER_HOST=unix://" + socket, await server.StandardOutput.ReadLineAsync(deadline.Token));
+            using var docker = new Docker.DotNet.DockerClientBuilder().WithEndpoint(new Uri("unix://" + socket)).Build();
+            var version = await docker.System.GetVersionAsync(deadline.Token);
+            Assert.Equal("1.44", version.APIVersion);
+            Assert.Empty(await docker.Containers.ListContainersAsync(new Docker.DotNet.Models.ContainersListParameters { All = true }, deadline.Token));
+        }
+        finally
+        {
+            server.Kill();
+            await server.WaitForExitAsync(TestContext.Current.CancellationToken);
+        }
     }
 
     [Fact]

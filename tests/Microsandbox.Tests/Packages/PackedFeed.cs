@@ -20,6 +20,7 @@ public sealed class PackedFeed : IDisposable
         "src/Xunit/Microsandbox.Xunit.csproj",
         "src/Xunit.V2/Microsandbox.Xunit.V2.csproj",
         "src/MSBuild.Tasks/Microsandbox.MSBuild.csproj",
+        "src/DockerApi/Microsandbox.DockerApi.csproj",
         "src/Cli/Microsandbox.Cli.csproj",
     ];
 
