@@ -120,5 +120,16 @@ internal sealed record ContainerCreateRequest
         _ => throw DockerApiException.BadRequest($"{name} must be an object of strings"),
     };
 
+    /// <summary>Docker's <c>KEY=VALUE</c> environment entries as pairs, in order; an entry without '=' is refused.</summary>
+    internal static IEnumerable<KeyValuePair<string, string>> EnvPairs(IEnumerable<string> entries)
+    {
+        foreach (var entry in entries)
+        {
+            var eq = entry.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0) throw DockerApiException.BadRequest($"Env entry '{entry}': expected KEY=VALUE");
+            yield return new(entry[..eq], entry[(eq + 1)..]);
+        }
+    }
+
     private static string? NonEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 }

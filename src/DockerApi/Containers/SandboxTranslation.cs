@@ -27,12 +27,7 @@ internal static class SandboxTranslation
             .Hostname(request.Hostname ?? container.Id[..12])
             .Label(ContainerIdLabel, container.Id);
         foreach (var (key, value) in request.Labels) builder = builder.Label(key, value);
-        foreach (var entry in request.Env)
-        {
-            var eq = entry.IndexOf('=', StringComparison.Ordinal);
-            if (eq <= 0) throw DockerApiException.BadRequest($"Env entry '{entry}': expected KEY=VALUE");
-            builder = builder.Env(entry[..eq], entry[(eq + 1)..]);
-        }
+        foreach (var (key, value) in ContainerCreateRequest.EnvPairs(request.Env)) builder = builder.Env(key, value);
         if (request.Entrypoint is { } entrypoint) builder = builder.Entrypoint(entrypoint);
         if (request.Cmd is { } cmd) builder = builder.Cmd(cmd);
         if (request.WorkingDir is { } workdir) builder = builder.Workdir(workdir);

@@ -27,12 +27,7 @@ internal static class ExecEndpoints
             if (cmd is not { Count: > 0 }) throw DockerApiException.BadRequest("No exec command specified");
             if (ContainerCreateRequest.Field(body, "Privileged") is { ValueKind: JsonValueKind.True }) throw DockerApiException.NotImplemented("Privileged exec");
             var env = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var entry in ContainerCreateRequest.Strings(body, "Env") ?? [])
-            {
-                var eq = entry.IndexOf('=', StringComparison.Ordinal);
-                if (eq <= 0) throw DockerApiException.BadRequest($"Env entry '{entry}': expected KEY=VALUE");
-                env[entry[..eq]] = entry[(eq + 1)..];
-            }
+            foreach (var (key, value) in ContainerCreateRequest.EnvPairs(ContainerCreateRequest.Strings(body, "Env") ?? [])) env[key] = value;
             var command = new ExecCommand(cmd[0])
             {
                 Arguments = [.. cmd.Skip(1)],
