@@ -98,7 +98,7 @@ public class ServiceBenchmarks
         if (await select.ExecuteScalarAsync() is not 1) throw new InvalidOperationException("no answer");
     }
 
-    private static string FindRepository()
+    internal static string FindRepository()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "Microsandbox.sln"))) return dir.FullName;

@@ -82,7 +82,7 @@ public sealed class DockerApiServer : IAsyncDisposable
         var shutdown = new CancellationTokenSource();
         var store = new ContainerStore();
         var images = new ImageStore(sandboxOptions);
-        var lifecycle = new ContainerLifecycle(store, sandboxOptions, shutdown.Token);
+        var lifecycle = new ContainerLifecycle(store, sandboxOptions, options.ReadyStateSnapshots ? options.ReadyStateWaitTimeout : null, shutdown.Token);
         var execs = new ExecStore();
 
         app.Use(async (context, next) =>

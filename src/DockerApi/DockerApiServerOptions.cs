@@ -21,6 +21,18 @@ public sealed record DockerApiServerOptions
     /// </summary>
     public string? TlsDirectory { get; init; }
 
+    /// <summary>
+    /// Ready-state templates for containers (off by default): a container that publishes TCP ports and mounts nothing
+    /// from the host starts once those ports listen in the guest (not as soon as its process runs, as with Docker);
+    /// the first of a shape is then saved running, and later containers of the same shape (image, command,
+    /// environment, files, ports) resume from it with the service already up. A port that never listens fails the
+    /// start after <see cref="ReadyStateWaitTimeout"/>.
+    /// </summary>
+    public bool ReadyStateSnapshots { get; init; }
+
+    /// <summary>How long a ready-state start waits for the published ports to listen. Default 3 minutes.</summary>
+    public TimeSpan ReadyStateWaitTimeout { get; init; } = TimeSpan.FromMinutes(3);
+
     /// <summary>How the containers' sandboxes run (state directory, engine, logging).</summary>
     public SandboxOptions Sandbox { get; init; } = SandboxOptions.Default;
 
@@ -32,6 +44,7 @@ public sealed record DockerApiServerOptions
     public void Validate()
     {
         Sandbox.Validate();
+        if (ReadyStateWaitTimeout <= TimeSpan.Zero) throw new InvalidConfigException($"ReadyStateWaitTimeout must be positive, got {ReadyStateWaitTimeout}");
         if (SocketPath is { Length: 0 }) throw new InvalidConfigException("SocketPath must not be empty");
         if (System.Text.Encoding.UTF8.GetByteCount(ResolvedSocketPath) > 107)
             throw new InvalidConfigException($"SocketPath '{ResolvedSocketPath}' is longer than a unix socket path may be (107 bytes)");

@@ -18,8 +18,9 @@ public static class DockerApiCommand
         var tcp = new Option<string?>("--tcp") { Description = "Also listen on HOST:PORT; plain TCP only on a loopback address, else with --tlsverify." };
         var tlsVerify = new Option<bool>("--tlsverify") { Description = "Mutual TLS on --tcp: clients need a certificate signed by ca.pem (Docker's convention)." };
         var certDir = new Option<string?>("--tlscert-dir") { Description = "Directory with ca.pem, cert.pem and key.pem (default: $DOCKER_CERT_PATH)." };
+        var readyState = new Option<bool>("--ready-state") { Description = "Ready-state templates: containers publishing TCP ports start once they listen, and later ones of the same shape resume from the first (docs/docker-api.md)." };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log every container's progress." };
-        var command = new Command("docker-api", "Serve the Docker Engine API backed by microVMs (DOCKER_HOST=unix://…).") { socket, tcp, tlsVerify, certDir, verbose };
+        var command = new Command("docker-api", "Serve the Docker Engine API backed by microVMs (DOCKER_HOST=unix://…).") { socket, tcp, tlsVerify, certDir, readyState, verbose };
         command.SetAction(async (parse, ct) =>
         {
             using var loggerFactory = LoggerFactory.Create(b => b
@@ -41,6 +42,7 @@ public static class DockerApiCommand
                 SocketPath = parse.GetValue(socket),
                 TcpEndpoint = endpoint,
                 TlsDirectory = tlsDirectory,
+                ReadyStateSnapshots = parse.GetValue(readyState),
                 Sandbox = new SandboxOptions { LoggerFactory = loggerFactory },
             };
             await using var server = await DockerApiServer.StartAsync(options, ct);

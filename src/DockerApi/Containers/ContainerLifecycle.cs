@@ -10,7 +10,7 @@ namespace Microsandbox.DockerApi.Containers;
 /// is a sandbox named after it; the server's shutdown token (not a client's request) governs the VM's life, so a
 /// client that hangs up mid-start leaves either a tracked container or nothing.
 /// </summary>
-internal sealed class ContainerLifecycle(ContainerStore store, SandboxOptions options, CancellationToken shutdown)
+internal sealed class ContainerLifecycle(ContainerStore store, SandboxOptions options, TimeSpan? readyStateWait, CancellationToken shutdown)
 {
     private readonly ILogger _logger = options.LoggerFactory.CreateLogger("Microsandbox.DockerApi.Containers");
 
@@ -25,7 +25,7 @@ internal sealed class ContainerLifecycle(ContainerStore store, SandboxOptions op
             // Docker creates a named volume on first use.
             foreach (var mount in container.Request.Mounts.Where(m => m.Type == "volume"))
                 await Volumes.CreateAsync(mount.Source, options: options, cancellationToken: shutdown).ConfigureAwait(false);
-            var builder = SandboxTranslation.Build(container);
+            var builder = SandboxTranslation.Build(container, readyStateWait);
             var ports = SandboxTranslation.PublishedPorts(container).ToList();
             _logger.LogInformation("container {Name}: starting sandbox from {Image}", container.Name, container.Request.Image);
             Sandbox sandbox;

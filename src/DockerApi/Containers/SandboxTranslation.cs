@@ -14,7 +14,9 @@ internal static class SandboxTranslation
     /// <summary>The label that marks sandboxes this server created, valued with the container ID.</summary>
     public const string ContainerIdLabel = "io.microsandbox.docker-api.id";
 
-    public static SandboxBuilder Build(DockerContainer container)
+    /// <param name="container">The container.</param>
+    /// <param name="readyStateWait">When set: ready-state templates, waiting this long for the published TCP ports.</param>
+    public static SandboxBuilder Build(DockerContainer container, TimeSpan? readyStateWait = null)
     {
         var request = container.Request;
         if (request.ExtraHosts.Count > 0) throw DockerApiException.NotImplemented("HostConfig.ExtraHosts");
@@ -59,6 +61,13 @@ internal static class SandboxTranslation
             });
         }
         foreach (var (path, tar) in container.PendingArchives) builder = CopyArchive(builder, path, tar);
+        // A ready state is "its published ports listen"; with host state (binds, volumes) there is none to save.
+        var readyPorts = PublishedPorts(container).Where(p => p.Port.Protocol == "tcp").Select(p => p.Port.Port).Distinct().ToList();
+        if (readyStateWait is { } timeout && readyPorts.Count > 0 && request.Mounts.All(m => m.Type == "tmpfs"))
+        {
+            builder = builder.ReadyStateSnapshotWhenSupported();
+            foreach (var port in readyPorts) builder = builder.WaitFor(Wait.ForPort(port).WithTimeout(timeout));
+        }
         return builder;
     }
 

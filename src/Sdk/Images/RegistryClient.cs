@@ -218,6 +218,28 @@ public sealed class RegistryClient : IDisposable
         await EnsureSuccessAsync(image, response, "manifest upload", cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Pushes the one image of an OCI layout directory (<c>index.json</c>, <c>blobs/sha256/</c>) as
+    /// <paramref name="image"/>: its layers and config, then its manifest under the reference's tag.
+    /// </summary>
+    /// <exception cref="ImagePullException">The registry refused an upload.</exception>
+    public async Task PushLayoutAsync(string layoutDirectory, ImageReference image, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(layoutDirectory);
+        ArgumentNullException.ThrowIfNull(image);
+        string Blob(string digest) => Path.Combine(layoutDirectory, "blobs", "sha256", Images.Digest.Hex(digest));
+        using var index = System.Text.Json.JsonDocument.Parse(await File.ReadAllBytesAsync(Path.Combine(layoutDirectory, "index.json"), cancellationToken).ConfigureAwait(false));
+        var descriptor = index.RootElement.GetProperty("manifests")[0];
+        var manifestBytes = await File.ReadAllBytesAsync(Blob(descriptor.GetProperty("digest").GetString()!), cancellationToken).ConfigureAwait(false);
+        using var manifest = System.Text.Json.JsonDocument.Parse(manifestBytes);
+        var blobs = manifest.RootElement.GetProperty("layers").EnumerateArray().Select(l => l.GetProperty("digest").GetString()!)
+            .Append(manifest.RootElement.GetProperty("config").GetProperty("digest").GetString()!);
+        foreach (var digest in blobs)
+            await PushBlobAsync(image, await File.ReadAllBytesAsync(Blob(digest), cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        var mediaType = descriptor.TryGetProperty("mediaType", out var m) ? m.GetString()! : OciMediaTypes.ImageManifest;
+        await PushManifestAsync(image, image.Tag ?? image.Digest ?? ImageReference.DefaultTag, manifestBytes, mediaType, cancellationToken).ConfigureAwait(false);
+    }
+
     private async Task<HttpResponseMessage> SendAsync(ImageReference image, string actions, Func<HttpRequestMessage> create, CancellationToken cancellationToken)
     {
         HttpResponseMessage response;

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsandbox.DockerApi;
 using Microsandbox.Images;
 using Microsandbox.Tests.Images;
@@ -44,13 +43,19 @@ public sealed class DockerApiFixture : IAsyncLifetime
             foreach (var (name, tag) in new[] { ("redis", "7"), ("postgres", "15") })
             {
                 var layout = Path.Combine(ServiceImages.Directory, name);
-                if (File.Exists(Path.Combine(layout, "index.json"))) await PushLayoutAsync(layout, $"{_registry.Host}/{name}:{tag}");
+                if (File.Exists(Path.Combine(layout, "index.json")))
+                {
+                    using var client = new RegistryClient();
+                    await client.PushLayoutAsync(layout, ImageReference.Parse($"{_registry.Host}/{name}:{tag}"));
+                }
             }
             var socketDirectory = Directory.CreateTempSubdirectory("msbd-").FullName;
             _server = await DockerApiServer.StartAsync(new DockerApiServerOptions
             {
                 SocketPath = Path.Combine(socketDirectory, "docker.sock"),
                 Sandbox = VmEnvironment.Options() with { LoggerFactory = Log },
+                // Containers of one shape (the Redis module's) resume from the first one's ready state.
+                ReadyStateSnapshots = true,
             });
         }
         catch (Exception e) when (e is MicrosandboxException or IOException or InvalidOperationException or HttpRequestException)
@@ -72,23 +77,6 @@ public sealed class DockerApiFixture : IAsyncLifetime
         if (_startFailure is not null) throw new InvalidOperationException("the Docker API fixture failed to start: " + _startFailure.Message, _startFailure);
         return value ?? throw new InvalidOperationException("the Docker API fixture did not start");
     }
-
-    /// <summary>Pushes the one image of an OCI layout directory (blobs, then its manifest) as <paramref name="reference"/>.</summary>
-    internal static async Task PushLayoutAsync(string layout, string reference)
-    {
-        var image = ImageReference.Parse(reference);
-        using var index = JsonDocument.Parse(await File.ReadAllBytesAsync(Path.Combine(layout, "index.json")));
-        var descriptor = index.RootElement.GetProperty("manifests")[0];
-        var manifestBytes = await File.ReadAllBytesAsync(BlobPath(layout, descriptor.GetProperty("digest").GetString()!));
-        using var manifest = JsonDocument.Parse(manifestBytes);
-        using var client = new RegistryClient();
-        var blobs = manifest.RootElement.GetProperty("layers").EnumerateArray().Select(l => l.GetProperty("digest").GetString()!)
-            .Append(manifest.RootElement.GetProperty("config").GetProperty("digest").GetString()!);
-        foreach (var digest in blobs) await client.PushBlobAsync(image, await File.ReadAllBytesAsync(BlobPath(layout, digest)));
-        await client.PushManifestAsync(image, image.Tag!, manifestBytes, descriptor.GetProperty("mediaType").GetString()!);
-    }
-
-    private static string BlobPath(string layout, string digest) => Path.Combine(layout, "blobs", "sha256", digest["sha256:".Length..]);
 }
 
 [CollectionDefinition(Name)]
