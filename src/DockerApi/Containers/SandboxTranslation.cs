@@ -19,7 +19,6 @@ internal static class SandboxTranslation
     public static SandboxBuilder Build(DockerContainer container, TimeSpan? readyStateWait = null)
     {
         var request = container.Request;
-        if (request.ExtraHosts.Count > 0) throw DockerApiException.NotImplemented("HostConfig.ExtraHosts");
         var reference = container.Image.Image.References.FirstOrDefault()
             ?? throw DockerApiException.NotFound($"No such image: {request.Image}");
         var builder = new SandboxBuilder(container.Name)
@@ -60,6 +59,7 @@ internal static class SandboxTranslation
                 return mount.ReadOnly ? kind.Readonly() : kind;
             });
         }
+        if (request.ExtraHosts.Count > 0) builder = builder.Patch(p => p.Append("/etc/hosts", HostsLines(request.ExtraHosts)));
         foreach (var (path, tar) in container.PendingArchives) builder = CopyArchive(builder, path, tar);
         // A ready state is "its published ports listen"; with host state (binds, volumes) there is none to save.
         var readyPorts = PublishedPorts(container).Where(p => p.Port.Protocol == "tcp").Select(p => p.Port.Port).Distinct().ToList();
@@ -93,6 +93,26 @@ internal static class SandboxTranslation
             var port = ContainerPort.Parse(text);
             if (seen.Add(port)) yield return (port, new PortBinding("", 0));
         }
+    }
+
+    /// <summary>
+    /// <c>HostConfig.ExtraHosts</c> (<c>NAME:IP</c>) as <c>/etc/hosts</c> lines; <c>host-gateway</c> is the address
+    /// the guest reaches this host at (QEMU user networking's 10.0.2.2).
+    /// </summary>
+    internal static string HostsLines(IEnumerable<string> extraHosts)
+    {
+        var lines = new System.Text.StringBuilder();
+        foreach (var entry in extraHosts)
+        {
+            var colon = entry.IndexOf(':', StringComparison.Ordinal);
+            var name = colon > 0 ? entry[..colon] : "";
+            var address = colon > 0 ? entry[(colon + 1)..].Trim('[', ']') : "";
+            if (address == "host-gateway") address = "10.0.2.2";
+            if (name.Length == 0 || name.Any(c => char.IsWhiteSpace(c) || c == '#') || !IPAddress.TryParse(address, out _))
+                throw DockerApiException.BadRequest($"ExtraHosts entry '{entry}': expected NAME:IP (or NAME:host-gateway)");
+            lines.Append(address).Append('\t').Append(name).Append('\n');
+        }
+        return lines.ToString();
     }
 
     /// <summary>Adds the regular files of an uploaded tar as copy-ins under <paramref name="directory"/>.</summary>

@@ -40,7 +40,11 @@ public sealed class DockerDotNetTests(DockerApiFixture fixture, ITestOutputHelpe
             Name = name,
             Image = fixture.RedisImage,
             Labels = new Dictionary<string, string> { ["suite"] = "docker-dotnet" },
-            HostConfig = new HostConfig { Mounts = [new Mount { Type = "volume", Source = volumeName, Target = "/data" }] },
+            HostConfig = new HostConfig
+            {
+                Mounts = [new Mount { Type = "volume", Source = volumeName, Target = "/data" }],
+                ExtraHosts = ["db.internal:10.1.2.3", "host.docker.internal:host-gateway"],
+            },
         }, Ct);
         try
         {
@@ -69,12 +73,14 @@ public sealed class DockerDotNetTests(DockerApiFixture fixture, ITestOutputHelpe
             }
 
             // The volume is the host directory: a file the guest writes there appears on the host.
-            var exec = await docker.Exec.CreateContainerExecAsync(created.ID, new ContainerExecCreateParameters { Cmd = ["sh", "-c", "echo kept > /data/kept.txt"], AttachStdout = true, AttachStderr = true }, Ct);
+            var exec = await docker.Exec.CreateContainerExecAsync(created.ID, new ContainerExecCreateParameters { Cmd = ["sh", "-c", "echo kept > /data/kept.txt && getent hosts db.internal host.docker.internal | tr -s ' ' > /data/hosts.txt"], AttachStdout = true, AttachStderr = true }, Ct);
             using (var stream = await docker.Exec.StartContainerExecAsync(exec.ID, new ContainerExecStartParameters(), Ct))
                 await stream.ReadOutputToEndAsync(Ct);
             Assert.Equal(0, (await docker.Exec.InspectContainerExecAsync(exec.ID, Ct)).ExitCode);
             var volumePath = (await docker.Volumes.InspectAsync(volumeName, Ct)).Mountpoint;
             Assert.Equal("kept\n", await File.ReadAllTextAsync(Path.Combine(volumePath, "kept.txt"), Ct));
+            // ExtraHosts reached the guest's /etc/hosts (host-gateway: the address the guest reaches this host at).
+            Assert.Equal("10.1.2.3 db.internal\n10.0.2.2 host.docker.internal\n", await File.ReadAllTextAsync(Path.Combine(volumePath, "hosts.txt"), Ct));
             await Assert.ThrowsAsync<DockerApiException>(() => docker.Volumes.RemoveAsync(volumeName, false, Ct)); // in use
 
             // Archive: stat only (HEAD), then the tar (GET) of the guest's /etc/hostname.
