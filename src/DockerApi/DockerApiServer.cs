@@ -6,6 +6,7 @@ using Microsandbox.DockerApi.Endpoints;
 using Microsandbox.DockerApi.Http;
 using Microsandbox.DockerApi.Images;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -27,12 +28,14 @@ public sealed class DockerApiServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly CancellationTokenSource _shutdown;
     private readonly ContainerLifecycle _lifecycle;
+    private readonly SessionReaper _reaper;
     private readonly ILogger _logger;
     private int _disposed;
 
-    private DockerApiServer(WebApplication app, CancellationTokenSource shutdown, ContainerLifecycle lifecycle, string socketPath, Uri? tcp, ILogger logger)
+    private DockerApiServer(WebApplication app, CancellationTokenSource shutdown, ContainerLifecycle lifecycle, SessionReaper reaper, string socketPath, Uri? tcp, ILogger logger)
     {
         _app = app;
+        _reaper = reaper;
         _shutdown = shutdown;
         _lifecycle = lifecycle;
         SocketPath = socketPath;
@@ -84,12 +87,15 @@ public sealed class DockerApiServer : IAsyncDisposable
         var images = new ImageStore(sandboxOptions);
         var lifecycle = new ContainerLifecycle(store, sandboxOptions, options.ReadyStateSnapshots ? options.ReadyStateWaitTimeout : null, shutdown.Token);
         var execs = new ExecStore();
+        var reaper = new SessionReaper(store, lifecycle, logger);
 
         app.Use(async (context, next) =>
         {
             try
             {
                 ApiVersion.StripPrefix(context.Request);
+                if (context.Request.Headers[SessionReaper.SessionHeader].ToString() is { Length: > 0 } session)
+                    reaper.Observe(session, context.Features.Get<IConnectionSocketFeature>()?.Socket);
                 await next(context).ConfigureAwait(false);
             }
             catch (Exception ex) when (!context.Response.HasStarted && Answer(ex) is { } error)
@@ -115,9 +121,10 @@ public sealed class DockerApiServer : IAsyncDisposable
             DockerJson.Error(501, $"{context.Request.Method} {context.Request.Path} is not supported by the microsandbox Docker API"));
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        reaper.Start();
         Uri? tcpUri = options.TcpEndpoint is null ? null : new Uri("tcp://" + ResolvedTcp(app, options.TcpEndpoint));
         logger.LogInformation("Docker API on unix://{Socket}{Tcp}", socketPath, tcpUri is null ? "" : " and " + tcpUri);
-        return new DockerApiServer(app, shutdown, lifecycle, socketPath, tcpUri, logger);
+        return new DockerApiServer(app, shutdown, lifecycle, reaper, socketPath, tcpUri, logger);
     }
 
     /// <summary>Stops serving, then stops and removes every container this server started. Idempotent.</summary>
@@ -127,6 +134,7 @@ public sealed class DockerApiServer : IAsyncDisposable
         _logger.LogInformation("Docker API stopping: removing its containers");
         await _shutdown.CancelAsync().ConfigureAwait(false);
         await _app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        await _reaper.DisposeAsync().ConfigureAwait(false);
         await _lifecycle.RemoveAllAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         _shutdown.Dispose();
