@@ -309,19 +309,36 @@ public sealed partial class AgentRelay : IAsyncDisposable
     /// Quiesces the guest for a ready-state snapshot: client frames are held back, the guest flushes its output and
     /// answers <c>msb.snapshot.prepared</c>, after which it neither reads nor writes until <see cref="ResumeGuestAsync"/>.
     /// </summary>
-    internal async Task QuiesceGuestAsync(CancellationToken cancellationToken)
+    internal async Task QuiesceGuestAsync(Func<SnapshotResume> resumeAfterTimeout, CancellationToken cancellationToken)
     {
         await _guestWriteGate.WaitAsync(cancellationToken);
+        var prepareSent = false;
         try
         {
             var prepared = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             _snapshotPrepared = prepared;
             await _guest.WriteAsync(AgentMessage.Create(0, new SnapshotPrepare()).ToWireBytes(), cancellationToken);
             await _guest.FlushAsync(cancellationToken);
+            prepareSent = true;
             await prepared.Task.WaitAsync(TimeSpan.FromSeconds(10), cancellationToken);
         }
         catch (Exception e)
         {
+            _snapshotPrepared = null;
+            if (e is TimeoutException && prepareSent)
+            {
+                // A slow agent may still get to "prepared" and then wait for a resume nobody would send, leaving the
+                // guest paused for good: the resume follows the prepare in the frame order, so it is sent now
+                // (releasing the gate), whatever the agent is doing.
+                try
+                {
+                    await ResumeGuestAsync(resumeAfterTimeout(), CancellationToken.None);
+                }
+                catch (AgentProtocolException)
+                {
+                }
+                throw new AgentProtocolException("the guest agent did not answer msb.snapshot.prepare within 10 s (it was sent a resume)");
+            }
             _guestWriteGate.Release();
             if (e is TimeoutException) throw new AgentProtocolException("the guest agent did not answer msb.snapshot.prepare within 10 s");
             throw;

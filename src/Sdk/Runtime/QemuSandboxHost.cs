@@ -367,7 +367,7 @@ internal sealed class QemuSandboxHost
         if (main.Exited.IsCompleted) throw new MicrosandboxException("the main process has ended: there is no ready state to save");
         var started = DateTime.UtcNow;
         _log.Info("saving the ready-state template: quiescing the guest");
-        await relay.QuiesceGuestAsync(cancellationToken).ConfigureAwait(false);
+        await relay.QuiesceGuestAsync(() => SnapshotResume.Now(hostname), cancellationToken).ConfigureAwait(false);
         try
         {
             await Task.Run(() => QemuReadyTemplates.Save(_launch, main.SessionId, () => _qemu!.ExitCode is null), cancellationToken).ConfigureAwait(false);
