@@ -89,7 +89,7 @@ internal sealed record ContainerCreateRequest
         {
             foreach (var endpoint in endpoints.EnumerateObject())
             {
-                if (endpoint.Name != "bridge") throw DockerApiException.NotImplemented($"network '{endpoint.Name}' (containers cannot share a network yet)");
+                if (endpoint.Name is not ("bridge" or "default")) throw DockerApiException.NotImplemented($"network '{endpoint.Name}' (containers cannot share a network yet)");
             }
         }
     }

@@ -65,6 +65,13 @@ internal static class ContainerEndpoints
         {
             var container = store.Get(id);
             var condition = context.Request.Query["condition"].ToString();
+            if (condition is not ("" or "not-running" or "next-exit" or "removed"))
+                throw DockerApiException.BadRequest($"invalid condition: \"{condition}\" (not-running, next-exit or removed)");
+            // The headers go out at once, as Docker sends them: the docker CLI waits for them before it starts the
+            // container it is waiting on (`docker run`).
+            context.Response.StatusCode = 200;
+            context.Response.ContentType = "application/json";
+            await context.Response.StartAsync(context.RequestAborted).ConfigureAwait(false);
             switch (condition)
             {
                 case "" or "not-running":
@@ -76,10 +83,9 @@ internal static class ContainerEndpoints
                 case "removed":
                     await container.Removed.WaitAsync(context.RequestAborted).ConfigureAwait(false);
                     break;
-                default:
-                    throw DockerApiException.BadRequest($"invalid condition: \"{condition}\" (not-running, next-exit or removed)");
             }
-            return DockerJson.Ok(new { StatusCode = container.ExitCode, Error = (object?)null });
+            var result = JsonSerializer.SerializeToUtf8Bytes(new { StatusCode = container.ExitCode, Error = (object?)null }, DockerJson.Options);
+            await context.Response.Body.WriteAsync(result, context.RequestAborted).ConfigureAwait(false);
         });
         app.MapDelete("/containers/{id}", async (string id, HttpContext context) =>
         {
@@ -113,15 +119,21 @@ internal static class ContainerEndpoints
     /// <summary>Writes the container's main-process output as Docker's multiplexed stream; follows it while it runs.</summary>
     private static async Task WriteLogsAsync(DockerContainer container, LogRequest request, Stream output, CancellationToken cancellationToken)
     {
-        // A container that never ran has no logs; one that is starting gets them once it runs.
-        if (container.Sandbox is not { } sandbox)
+        // A container that never ran has no logs; one that is starting gets them once it runs, all of them (an
+        // attach before start, as `docker run` does, must not miss the first lines).
+        bool fromStart = false;
+        if (container.Sandbox is not { } sandbox || container.Status != ContainerStatus.Running)
         {
-            if (!request.Follow) return;
-            while (container.Sandbox is null && container.Status == ContainerStatus.Created) await Task.Delay(100, cancellationToken).ConfigureAwait(false);
+            if (!request.Follow && container.Sandbox is null) return;
+            if (request.Follow)
+            {
+                fromStart = container.Status == ContainerStatus.Created;
+                while (container.Status == ContainerStatus.Created) await Task.Delay(100, cancellationToken).ConfigureAwait(false);
+            }
             if (container.Sandbox is null) return;
             sandbox = container.Sandbox;
         }
-        var options = new LogOptions { Since = request.Since, Until = request.Until, Tail = request.All ? request.Tail : 0, Sources = request.Sources };
+        var options = new LogOptions { Since = request.Since, Until = request.Until, Tail = request.All || fromStart ? request.Tail : 0, Sources = request.Sources };
         try
         {
             var entries = request.Follow && container.Status == ContainerStatus.Running
