@@ -177,7 +177,11 @@ internal sealed class ContainerLifecycle(ContainerStore store, SandboxOptions op
             container.MarkExited(code is null or < 0 ? 128 + (container.StopSignalSent ?? Signals.Kill) : code.Value);
             _logger.LogInformation("container {Name}: exited with {Code}", container.Name, container.ExitCode);
             if (container.Request.AutoRemove && !shutdown.IsCancellationRequested)
+            {
+                // `docker run --rm` reads the output through an attach: its last lines must go out before the logs do.
+                for (int i = 0; i < 100 && Volatile.Read(ref container.AttachedStreams) > 0; i++) await Task.Delay(100, CancellationToken.None).ConfigureAwait(false);
                 await RemoveAsync(container, force: true, CancellationToken.None).ConfigureAwait(false);
+            }
         }
 #pragma warning disable CA1031 // A watcher that fails must still mark the container ended.
         catch (Exception ex)

@@ -48,6 +48,9 @@ internal sealed class DockerContainer(string id, string name, ContainerCreateReq
     /// <summary>Archives uploaded before start (guest directory, tar bytes), copied in before the main process starts.</summary>
     public List<(string Path, byte[] Tar)> PendingArchives { get; } = [];
 
+    /// <summary>Attach streams open on this container: an auto-removed container waits for them (bounded) so they can send its last lines.</summary>
+    public int AttachedStreams;
+
     /// <summary>Set while a stop or kill of ours is under way, so its signal exit is not taken for a crash.</summary>
     public int? StopSignalSent { get; set; }
 

@@ -67,11 +67,12 @@ internal static class ContainerEndpoints
             var condition = context.Request.Query["condition"].ToString();
             if (condition is not ("" or "not-running" or "next-exit" or "removed"))
                 throw DockerApiException.BadRequest($"invalid condition: \"{condition}\" (not-running, next-exit or removed)");
-            // The headers go out at once, as Docker sends them: the docker CLI waits for them before it starts the
-            // container it is waiting on (`docker run`).
+            // The headers go out at once (StartAsync only queues them; the flush sends them), as Docker sends them:
+            // the docker CLI waits for them before it starts the container it is waiting on (`docker run`).
             context.Response.StatusCode = 200;
             context.Response.ContentType = "application/json";
             await context.Response.StartAsync(context.RequestAborted).ConfigureAwait(false);
+            await context.Response.Body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
             switch (condition)
             {
                 case "" or "not-running":
@@ -100,6 +101,7 @@ internal static class ContainerEndpoints
             if (!stdout && !stderr) throw DockerApiException.BadRequest("Bad parameters: you must choose at least one stream");
             context.Response.ContentType = StreamFrames.MultiplexedMediaType;
             await context.Response.StartAsync(context.RequestAborted).ConfigureAwait(false);
+            await context.Response.Body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
             await WriteLogsAsync(container, LogRequest.From(request), context.Response.Body, context.RequestAborted).ConfigureAwait(false);
         });
         app.MapPost("/containers/{id}/attach", async (string id, HttpContext context) =>
@@ -108,8 +110,16 @@ internal static class ContainerEndpoints
             var request = context.Request;
             if (DockerJson.Flag(request, "stdin")) throw DockerApiException.NotImplemented("attaching stdin to a container's main process");
             var logs = LogRequest.From(request) with { Follow = DockerJson.Flag(request, "stream"), All = DockerJson.Flag(request, "logs") };
-            await using var hijack = await Hijack.AcceptAsync(context, StreamFrames.MultiplexedMediaType, context.RequestAborted).ConfigureAwait(false);
-            await WriteLogsAsync(container, logs, hijack.Output, context.RequestAborted).ConfigureAwait(false);
+            Interlocked.Increment(ref container.AttachedStreams);
+            try
+            {
+                await using var hijack = await Hijack.AcceptAsync(context, StreamFrames.MultiplexedMediaType, context.RequestAborted).ConfigureAwait(false);
+                await WriteLogsAsync(container, logs, hijack.Output, context.RequestAborted).ConfigureAwait(false);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref container.AttachedStreams);
+            }
         });
     }
 

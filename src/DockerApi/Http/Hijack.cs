@@ -49,6 +49,7 @@ internal sealed class Hijack : IAsyncDisposable
         context.Response.Headers.Upgrade = "tcp";
         context.Response.Headers.TransferEncoding = "identity";
         await context.Response.StartAsync(cancellationToken).ConfigureAwait(false);
+        await context.Response.Body.FlushAsync(cancellationToken).ConfigureAwait(false);
         return new Hijack(context.Response.Body, null, plainBody);
     }
 
