@@ -198,8 +198,7 @@ public sealed partial class Sandbox : IAsyncDisposable
             _process.Signal(Libc.SIGKILL);
             await _process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
             await SandboxLauncher.MarkKilledAsync(_options.Home, Id, cancellationToken).ConfigureAwait(false);
-            // QEMU dies with the sandbox process (parent-death signal) a moment later and holds the lifecycle lock until then.
-            for (int i = 0; i < 100 && LifecycleLock.IsHeld(_options.Home, Name); i++) await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+            await LifecycleLock.WaitReleasedAsync(_options.Home, Name, cancellationToken).ConfigureAwait(false);
         }
     }
 

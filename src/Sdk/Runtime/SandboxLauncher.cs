@@ -192,8 +192,7 @@ internal static class SandboxLauncher
                     process.Dispose();
                 }
                 await MarkKilledAsync(home, record.Id, CancellationToken.None).ConfigureAwait(false);
-                // QEMU dies with the sandbox process (parent-death signal) a moment later and holds the lifecycle lock until then.
-                for (int i = 0; i < 100 && LifecycleLock.IsHeld(home, name); i++) await Task.Delay(50, CancellationToken.None).ConfigureAwait(false);
+                await LifecycleLock.WaitReleasedAsync(home, name, CancellationToken.None).ConfigureAwait(false);
                 // A restart that fails leaves the stopped sandbox as it was: it is the user's, not this attempt's.
                 if (!options.KeepFailedSandboxes && !config.RestartExisting) await RemoveStoppedAsync(home, name, CancellationToken.None).ConfigureAwait(false);
                 await using (var store = await StateStore.OpenAsync(home.Root, CancellationToken.None).ConfigureAwait(false))
@@ -364,7 +363,7 @@ internal static class SandboxLauncher
         if (LifecycleLock.IsHeld(home, name))
         {
             Libc.kill(pid, Libc.SIGKILL);
-            for (int i = 0; i < 100 && LifecycleLock.IsHeld(home, name); i++) await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+            await LifecycleLock.WaitReleasedAsync(home, name, cancellationToken).ConfigureAwait(false);
             await MarkKilledAsync(home, sandbox.Id, cancellationToken).ConfigureAwait(false);
         }
     }

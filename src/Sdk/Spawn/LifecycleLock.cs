@@ -39,6 +39,15 @@ internal sealed class LifecycleLock : IDisposable
         return probe is null;
     }
 
+    /// <summary>
+    /// After the sandbox process was killed: QEMU dies with it (parent-death signal) a moment later and holds the lock
+    /// until then. Waits up to 5 s for the lock to be free.
+    /// </summary>
+    public static async Task WaitReleasedAsync(MicrosandboxHome home, string name, CancellationToken cancellationToken)
+    {
+        for (int i = 0; i < 100 && IsHeld(home, name); i++) await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Releases this process's hold (the sandbox process keeps its inherited copy).</summary>
     public void Dispose() => _lock.Dispose();
 }
